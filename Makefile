@@ -1,0 +1,80 @@
+# botfleet: `make run` starts the local cloud with demo bots; `make test` sets up what is missing and runs
+# every test tier. Everything installs into .venv; nothing global but Debian packages when a tier needs one.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONDONTWRITEBYTECODE :=
+
+.PHONY: help venv run test test-fast lint format unit integration infra local-cloud e2e openapi openapi-check \
+        synth bench clean
+
+help:
+	@echo "make run            start the local cloud with demo bots (READY http://127.0.0.1:8000)"
+	@echo "make test           install what is missing, lint, check openapi, run every test tier"
+	@echo "make test-fast      unit + integration only (seconds)"
+	@echo "make unit|integration|infra|local-cloud|e2e   one tier;  make test-one T=tests/unit/test_x.py"
+	@echo "make bench          startup, cold starts, DynamoDB calls per bot per tick"
+	@echo "make openapi        regenerate docs/openapi.json;  make synth  synthesize the CDK app (light)"
+
+$(STAMP): requirements-dev.txt layers/deps/requirements.txt pyproject.toml
+	@command -v node >/dev/null || { echo "Node.js is needed for CDK synth: apt-get install -y nodejs"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/botfleet local --demo --tick-seconds $${BOTFLEET_TICK_SECONDS:-5}
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
+
+openapi: $(STAMP)
+	$(PY) scripts/openapi.py --write
+
+openapi-check: $(STAMP)
+	$(PY) scripts/openapi.py --check
+
+synth: $(STAMP)
+	CDK_OUTDIR=cdk.out CDK_CONTEXT_JSON='{"botfleet:light": true}' $(PY) infra/app.py
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit -q
+
+integration: $(STAMP)
+	$(PY) -m pytest tests/integration --ignore=tests/integration/local_cloud -q
+
+local-cloud: $(STAMP)
+	$(PY) -m pytest tests/integration/local_cloud -q
+
+infra: $(STAMP)
+	$(PY) -m pytest tests/infra -q
+
+e2e: $(STAMP)
+	$(PY) -m pytest tests/e2e -q
+
+test-one: $(STAMP)
+	$(PY) -m pytest $(T) -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest tests/unit tests/integration --ignore=tests/integration/local_cloud -q
+
+# One pytest run over every tier, so its closing line counts everything.
+test: $(STAMP) lint openapi-check
+	$(PY) -m pytest tests/unit tests/integration tests/infra tests/e2e -q -p no:cacheprovider
+
+bench: $(STAMP)
+	$(PY) tests/bench/foundation.py
+
+clean:
+	rm -rf cdk.out .local .pytest_cache .ruff_cache

@@ -1,0 +1,71 @@
+"""REST: /api/auth — register, login, logout, me."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from pydantic import BaseModel, ConfigDict, Field
+
+from botfleet import runtime
+from botfleet.http import Caller, json_response, make_resolver
+from botfleet.views import user_view
+
+logger, tracer, metrics = Logger(), Tracer(), Metrics()
+app = make_resolver()
+
+
+class RegisterBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_max_length=1024)
+    email: str
+    password: str = Field(repr=False)
+    name: str
+
+
+class LoginBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_max_length=1024)
+    email: str
+    password: str = Field(repr=False)
+
+
+def _session(user: dict, token: str) -> dict:
+    service = runtime.auth()
+    return {
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": int(service.tokens.lifetime.total_seconds()),
+        "user": user_view(user),
+    }
+
+
+@app.post("/api/auth/register", responses={201: {"description": "account created"}})
+def register(body: Annotated[RegisterBody, Body()]):
+    user, token = runtime.auth().register(body.email, body.password, body.name)
+    metrics.add_metric(name="Registrations", unit="Count", value=1)
+    return json_response(201, _session(user, token))
+
+
+@app.post("/api/auth/login")
+def login(body: Annotated[LoginBody, Body()]):
+    user, token = runtime.auth().login(body.email, body.password)
+    return json_response(200, _session(user, token))
+
+
+@app.post("/api/auth/logout", responses={204: {"description": "every token of the caller is revoked"}})
+def logout(caller: Caller):
+    runtime.auth().logout(caller)
+    return json_response(204)
+
+
+@app.get("/api/auth/me")
+def me(caller: Caller):
+    return user_view(runtime.auth().me(caller))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event, context):
+    return app.resolve(event, context)

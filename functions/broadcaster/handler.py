@@ -1,0 +1,20 @@
+"""DynamoDB stream → WebSocket: each trade and bot status change goes to its owner's connections."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+from botfleet import runtime
+
+logger, tracer, metrics = Logger(), Tracer(), Metrics()
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event, context):
+    delivered = runtime.realtime().broadcast(event.get("Records", []))
+    metrics.add_metric(name="EventsDelivered", unit="Count", value=delivered)
+    # Delivery is best effort per connection (a client that misses an event re-reads over REST), so a
+    # failing connection never makes the stream retry the whole batch.
+    return {"batchItemFailures": []}

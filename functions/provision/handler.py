@@ -1,0 +1,72 @@
+"""Operator-only actions, invoked directly (no API route; IAM guards `lambda:InvokeFunction`):
+
+- `{"action": "ensure_admin", "email", "password"}`: create the first admin (idempotent);
+- `{"action": "seed_demo", "email", "password"}`: a demo account with paper bots on every exchange;
+- `{"action": "market_move", "exchange", "symbol", "move_pct"}`: shock the simulated market.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from botfleet import runtime
+from botfleet.domain.exchanges import require_market
+from botfleet.domain.money import money_str, to_decimal
+from botfleet.errors import BotfleetError
+from botfleet.services.auth import Principal
+
+logger = Logger()
+
+DEMO_BOTS = (
+    {"name": "Luno BTC trend", "exchange": "luno", "symbol": "BTC/ZAR", "params": {"fast": 2, "slow": 5},
+     "capital": "50000"},
+    {"name": "Binance BTC trend", "exchange": "binance", "symbol": "BTC/USDT", "params": {"fast": 3, "slow": 8},
+     "capital": "2500"},
+    {"name": "KuCoin ETH trend", "exchange": "kucoin", "symbol": "ETH/USDT", "params": {"fast": 2, "slow": 6},
+     "capital": "2000"},
+    {"name": "VALR BTC swing", "exchange": "valr", "symbol": "BTC/ZAR", "params": {"fast": 3, "slow": 10},
+     "capital": "40000"},
+    {"name": "OVEX USDT/ZAR", "exchange": "ovex", "symbol": "USDT/ZAR", "params": {"fast": 2, "slow": 5},
+     "capital": "20000"},
+)
+
+
+def ensure_admin(event: dict[str, Any]) -> dict[str, Any]:
+    user, created = runtime.auth().ensure_admin(event["email"], event["password"])
+    return {"user_id": user["id"], "email": user["email"], "created": created}
+
+
+def seed_demo(event: dict[str, Any]) -> dict[str, Any]:
+    user, created = runtime.auth().ensure_user(event["email"], event["password"], "Demo trader")
+    owner = Principal(user["id"], user["email"], user["name"], user["role"])
+    existing, _ = runtime.bot_service().list(owner, 200, None)
+    bots = existing
+    if not existing:
+        bots = [runtime.bot_service().create(owner, {**spec, "strategy": "sma_cross", "mode": "paper"})
+                for spec in DEMO_BOTS]
+    return {"user_id": user["id"], "email": user["email"], "created": created, "bots": [b.id for b in bots]}
+
+
+def market_move(event: dict[str, Any]) -> dict[str, Any]:
+    exchange, symbol = event["exchange"], event["symbol"]
+    require_market(exchange, symbol)
+    state = runtime.markets().move(exchange, symbol, to_decimal(event["move_pct"], "move_pct"))
+    return {"exchange": exchange, "symbol": symbol, "price": money_str(state.price), "seq": state.seq}
+
+
+ACTIONS = {"ensure_admin": ensure_admin, "seed_demo": seed_demo, "market_move": market_move}
+
+
+@logger.inject_lambda_context(log_event=False)
+def handler(event, context):
+    action = ACTIONS.get(event.get("action"))
+    if action is None:
+        return {"ok": False, "error": {"code": "unknown_action", "message": f"one of {', '.join(ACTIONS)}"}}
+    try:
+        return {"ok": True, **action(event)}
+    except BotfleetError as exc:
+        return {"ok": False, "error": {"code": exc.code, "message": exc.message}, "status": exc.status}
+    except KeyError as exc:
+        return {"ok": False, "error": {"code": "bad_request", "message": f"missing field {exc}"}}

@@ -1,0 +1,26 @@
+"""EventBridge schedule → one asynchronous engine invocation per shard.
+
+The tick id is the schedule's own event time, so a redelivered event is the same tick (idempotent fills)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+from botfleet import runtime
+from botfleet.adapters.invoker import LambdaEngineInvoker
+from botfleet.clock import iso
+from botfleet.services.trading import fan_out
+
+logger, tracer, metrics = Logger(), Tracer(), Metrics()
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event, context):
+    tick_id = event.get("time") or iso(runtime.clock().now())
+    settings = runtime.settings()
+    shards = fan_out(LambdaEngineInvoker(settings.engine_function_name), tick_id, settings.tick_shards)
+    metrics.add_metric(name="Ticks", unit="Count", value=1)
+    logger.info("tick fanned out", extra={"tick_id": tick_id, "shards": shards})
+    return {"tick_id": tick_id, "shards": shards}

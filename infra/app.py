@@ -1,0 +1,13 @@
+#!/usr/bin/env python3
+"""CDK app entry point (cdk.json: `python infra/app.py`). All the work is in botfleet_infra."""
+
+import sys
+from pathlib import Path
+
+# `python infra/app.py` from the repo root must work even before the repo is pip-installed (editable).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from botfleet_infra.app import build_app  # noqa: E402
+
+if __name__ == "__main__":
+    build_app()

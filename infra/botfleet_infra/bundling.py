@@ -1,0 +1,179 @@
+"""Local (Docker-free) bundling for the two Lambda layers.
+
+CDK's default bundling runs a Docker container; there is no Docker engine where this project is built and
+tested, so both layers are bundled in-process by `ILocalBundling` implementations. The Docker `image` CDK
+insists on is a never-used fallback: every bundler below either succeeds or raises.
+"""
+
+from __future__ import annotations
+
+import compileall
+import py_compile
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import jsii
+from aws_cdk import (
+    AssetHashType,
+    BundlingOptions,
+    DockerImage,
+    FileSystem,
+    ILocalBundling,
+)
+from aws_cdk import aws_lambda as lambda_
+
+from botfleet_infra.settings import PIP_PLATFORM, PYTHON_VERSION, BuildSettings
+
+#: Never-used fallback image (CDK requires one even when local bundling always succeeds).
+FALLBACK_IMAGE = DockerImage.from_registry(f"public.ecr.aws/sam/build-python{PYTHON_VERSION}")
+
+#: Bump when PipInstallBundler's output changes for the same requirements file: the deps layer's asset hash
+#: is computed from its inputs, so a cloud assembly that already holds that hash is not rebuilt.
+DEPS_LAYER_RECIPE_VERSION = "1"
+
+#: Files that never belong in a Lambda asset.
+ASSET_EXCLUDES = ["__pycache__", "*.pyc", "*.pyo", ".pytest_cache", "tests", "test_*.py", "*_test.py"]
+
+_IGNORE_BUILD_JUNK = shutil.ignore_patterns(*ASSET_EXCLUDES)
+
+
+def _byte_compile(directory: Path) -> None:
+    """Byte-compile a layer for faster cold starts.
+
+    UNCHECKED_HASH because CDK zips assets with a fixed timestamp: timestamp-validated .pyc files would all
+    look stale at runtime (and /opt is read-only, so they would be recompiled in memory on every cold start).
+    The .pyc files are only useful for the Lambda's interpreter version, so compile only with that version.
+    """
+    if sys.version_info[:2] != tuple(int(p) for p in PYTHON_VERSION.split(".")):
+        warnings.warn(
+            f"synthesizing with Python {sys.version_info.major}.{sys.version_info.minor}: the layer is not "
+            f"byte-compiled (the Lambda runtime is {PYTHON_VERSION})",
+            stacklevel=2,
+        )
+        return
+    ok = compileall.compile_dir(
+        str(directory), quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+    )
+    if not ok:
+        raise RuntimeError(f"byte-compiling {directory} failed")
+
+
+@jsii.implements(ILocalBundling)
+class CopyPackageBundler:
+    """Copies a Python package into `<out>/python/<package>` (where Lambda layers put importable code)."""
+
+    def __init__(self, package_dir: Path, *, byte_compile: bool) -> None:
+        self._package_dir = package_dir
+        self._byte_compile = byte_compile
+
+    def try_bundle(self, output_dir: str, options: BundlingOptions | None = None) -> bool:
+        target = Path(output_dir, "python", self._package_dir.name)
+        shutil.copytree(self._package_dir, target, ignore=_IGNORE_BUILD_JUNK, dirs_exist_ok=True)
+        if self._byte_compile:
+            _byte_compile(target)
+        return True
+
+
+#: Packages the Lambda Python runtime already ships together (boto3 pins its botocore and s3transfer).
+#: aws-xray-sdk pulls botocore in; a layer copy would shadow the runtime's botocore (/opt/python comes first
+#: on sys.path) while boto3 still comes from the runtime: a mismatched pair, and ~30 MB for nothing.
+RUNTIME_PROVIDED_PACKAGES = ("boto3", "botocore", "s3transfer")
+
+
+def _remove_runtime_provided_packages(site_dir: Path) -> None:
+    for package in RUNTIME_PROVIDED_PACKAGES:
+        shutil.rmtree(site_dir / package, ignore_errors=True)
+        for dist_info in site_dir.glob(f"{package}-*.dist-info"):
+            shutil.rmtree(dist_info)
+    # Console scripts of the installed packages: nothing runs them inside a layer.
+    shutil.rmtree(site_dir / "bin", ignore_errors=True)
+
+
+@jsii.implements(ILocalBundling)
+class PipInstallBundler:
+    """`pip install -r requirements.txt --target <out>/python` for the Lambda platform, not the host's."""
+
+    def __init__(self, requirements_file: Path) -> None:
+        self._requirements_file = requirements_file
+
+    def try_bundle(self, output_dir: str, options: BundlingOptions | None = None) -> bool:
+        target = Path(output_dir, "python")
+        command = [
+            sys.executable, "-m", "pip", "install",
+            "--requirement", str(self._requirements_file),
+            "--target", str(target),
+            "--platform", PIP_PLATFORM,
+            "--implementation", "cp",
+            "--python-version", PYTHON_VERSION,
+            "--only-binary=:all:",
+            "--no-compile",  # compiled below with UNCHECKED_HASH, see _byte_compile
+            "--disable-pip-version-check",
+            "--quiet",
+        ]  # fmt: skip
+        completed = subprocess.run(command, capture_output=True, text=True, check=False)
+        if completed.returncode != 0:
+            # Raise rather than return False: False would make CDK fall back to Docker, which is not here.
+            raise RuntimeError(f"building the deps layer failed:\n{completed.stdout}\n{completed.stderr}")
+        _remove_runtime_provided_packages(target)
+        _byte_compile(target)
+        return True
+
+
+@jsii.implements(ILocalBundling)
+class RequirementsOnlyBundler:
+    """LIGHT mode deps layer: just `python/requirements.txt`, so the asset says what FULL would install.
+
+    Nothing is importable from it; LIGHT consumers (tests, the local cloud) run with the dev venv's packages.
+    """
+
+    def __init__(self, requirements_file: Path) -> None:
+        self._requirements_file = requirements_file
+
+    def try_bundle(self, output_dir: str, options: BundlingOptions | None = None) -> bool:
+        target = Path(output_dir, "python")
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(self._requirements_file, target / "requirements.txt")
+        return True
+
+
+def _bundled_asset(source: Path, bundler: object, asset_hash: str) -> lambda_.AssetCode:
+    return lambda_.Code.from_asset(
+        str(source),
+        # A custom hash keyed on the inputs (and the mode) lets CDK skip re-bundling when an asset with that
+        # hash is already in the cloud assembly, and keeps LIGHT and FULL outputs from colliding.
+        asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=asset_hash,
+        bundling=BundlingOptions(image=FALLBACK_IMAGE, local=bundler),
+    )
+
+
+def core_layer_code(settings: BuildSettings) -> lambda_.AssetCode:
+    """The `botfleet` package as `python/botfleet/...`, byte-compiled in FULL mode."""
+    package_dir = settings.path("layers", "core", "botfleet")
+    fingerprint = FileSystem.fingerprint(str(package_dir), exclude=ASSET_EXCLUDES, extra_hash=settings.mode_name)
+    return _bundled_asset(
+        package_dir, CopyPackageBundler(package_dir, byte_compile=not settings.light), fingerprint
+    )
+
+
+def deps_layer_code(settings: BuildSettings) -> lambda_.AssetCode:
+    """Third-party runtime dependencies: pip-installed for Lambda in FULL, a placeholder in LIGHT."""
+    requirements_file = settings.path("layers", "deps", "requirements.txt")
+    extra = (
+        settings.mode_name
+        if settings.light
+        else f"full:{PIP_PLATFORM}:{PYTHON_VERSION}:{DEPS_LAYER_RECIPE_VERSION}"
+    )
+    fingerprint = FileSystem.fingerprint(str(requirements_file), extra_hash=extra)
+    bundler = (
+        RequirementsOnlyBundler(requirements_file) if settings.light else PipInstallBundler(requirements_file)
+    )
+    return _bundled_asset(requirements_file.parent, bundler, fingerprint)
+
+
+def function_code(settings: BuildSettings, name: str) -> lambda_.AssetCode:
+    """A function's own directory, as is: handlers are plain Python, there is nothing to build."""
+    return lambda_.Code.from_asset(str(settings.path("functions", name)), exclude=ASSET_EXCLUDES)

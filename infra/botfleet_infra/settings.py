@@ -1,0 +1,71 @@
+"""Build settings shared by every construct: which mode we synthesize in and where the sources are."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import RemovalPolicy, aws_lambda
+from constructs import Node
+
+#: Context key that switches the app to LIGHT mode (`-c botfleet:light=true` or CDK_CONTEXT_JSON).
+LIGHT_CONTEXT_KEY = "botfleet:light"
+
+#: Repository root: infra/botfleet_infra/settings.py -> three levels up.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+#: The Lambda runtime the whole project is pinned to (the deps layer is built for cp311, and the local
+#: cloud runs the handlers on the same interpreter version).
+PYTHON_VERSION = "3.11"
+RUNTIME = aws_lambda.Runtime.PYTHON_3_11
+
+#: x86_64 rather than arm64: the deps layer contains compiled wheels (pydantic-core, argon2-cffi-bindings,
+#: cffi) and the local cloud runs the very same code on this x86_64 machine, so one architecture means one
+#: set of wheels everywhere. arm64 is ~20% cheaper per GB-s; switching is this constant plus the matching
+#: pip platform below.
+ARCHITECTURE = aws_lambda.Architecture.X86_64
+PIP_PLATFORM = "manylinux2014_x86_64"
+
+#: Stage name of both APIs. Kept as a literal (not a Ref to the Stage resource) wherever a URL is built, so
+#: the URLs also resolve in emulators that skip Stage resources.
+API_STAGE_NAME = "prod"
+
+#: Number of shards running bots are spread over (TICK_SHARDS in docs/internals.md).
+TICK_SHARDS = 4
+
+
+def _truthy(value: object) -> bool:
+    """Context values arrive as JSON booleans (CDK_CONTEXT_JSON) or as strings (`-c key=true`)."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """How the app is synthesized.
+
+    LIGHT (tests, the local cloud, LocalStack): code assets straight from the working tree, the deps layer
+    is not bundled, no BootstrapVersion rule, stateful resources are destroyed with the stack.
+    FULL (default, real AWS): the deps layer is pip-installed for the Lambda platform at synth, the core
+    layer is byte-compiled, stateful resources are retained.
+    """
+
+    light: bool = False
+    repo_root: Path = REPO_ROOT
+
+    @classmethod
+    def from_context(cls, node: Node) -> BuildSettings:
+        return cls(light=_truthy(node.try_get_context(LIGHT_CONTEXT_KEY) or False))
+
+    @property
+    def mode_name(self) -> str:
+        return "light" if self.light else "full"
+
+    @property
+    def stateful_removal_policy(self) -> RemovalPolicy:
+        """Throw-away stacks (LIGHT) clean up after themselves; real data (FULL) outlives its stack."""
+        return RemovalPolicy.DESTROY if self.light else RemovalPolicy.RETAIN
+
+    def path(self, *parts: str) -> Path:
+        return self.repo_root.joinpath(*parts)

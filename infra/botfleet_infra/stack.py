@@ -1,0 +1,52 @@
+"""The Botfleet stack: one construct per domain, wired together, and the contract's outputs."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from botfleet_infra.api import ApiConstruct
+from botfleet_infra.data import DataConstruct
+from botfleet_infra.functions import FunctionFactory
+from botfleet_infra.provisioning import ProvisioningConstruct
+from botfleet_infra.realtime import RealtimeConstruct
+from botfleet_infra.settings import BuildSettings
+from botfleet_infra.trading import TradingConstruct
+
+STACK_NAME = "Botfleet"
+
+
+class BotfleetStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, settings: BuildSettings, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.settings = settings
+
+        functions = FunctionFactory(self, settings=settings)
+        self.data = DataConstruct(self, "Data", settings=settings)
+        self.realtime = RealtimeConstruct(self, "Realtime", settings=settings, functions=functions, data=self.data)
+        self.trading = TradingConstruct(self, "Trading", settings=settings, functions=functions, data=self.data)
+        self.api = ApiConstruct(
+            self,
+            "Api",
+            settings=settings,
+            functions=functions,
+            data=self.data,
+            websocket_url=self.realtime.url,
+        )
+        # WebSocket stage logging also needs the account's API Gateway CloudWatch role, which the REST API
+        # creates: without this ordering a first deployment into a fresh account can fail.
+        self.realtime.stage.node.add_dependency(self.api.cloud_watch_account)
+        self.provisioning = ProvisioningConstruct(
+            self, "Provisioning", settings=settings, functions=functions, data=self.data
+        )
+
+        # Output names are part of the contract (docs/internals.md).
+        CfnOutput(self, "RestApiUrl", value=self.api.url, description="REST API base URL (append api/...)")
+        CfnOutput(self, "WebSocketUrl", value=self.realtime.url, description="WebSocket URL for the dashboard")
+        CfnOutput(self, "TableName", value=self.data.table.table_name, description="State table")
+        CfnOutput(
+            self,
+            "ProvisionFunctionName",
+            value=self.provisioning.provision.function.function_name,
+            description="Invoke for ensure_admin / seed_demo / market_move",
+        )

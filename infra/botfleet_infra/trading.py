@@ -1,0 +1,91 @@
+"""Trading: the once-a-minute TickSchedule, the tick fan-out function and the per-shard engine."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from constructs import Construct
+
+from botfleet_infra import nag
+from botfleet_infra.data import DataConstruct, TableAccess
+from botfleet_infra.functions import FunctionFactory, FunctionSpec
+from botfleet_infra.settings import TICK_SHARDS, BuildSettings
+
+#: A tick is one minute of market time: anything older than that is superseded by the next tick.
+TICK_PERIOD = Duration.minutes(1)
+
+
+class TradingConstruct(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: BuildSettings,
+        functions: FunctionFactory,
+        data: DataConstruct,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        self.engine = functions.create(
+            self,
+            "Engine",
+            FunctionSpec(
+                name="engine",
+                description="Runs every running bot of one shard for one tick",
+                memory_mb=1024,
+                # Must finish well inside the one-minute tick period.
+                timeout=Duration.seconds(50),
+                environment={"TICK_SHARDS": str(TICK_SHARDS)},
+            ),
+        )
+        # Async invocations by tick: a failed shard run is retried (runs are idempotent per (bot, tick))
+        # but never after the next tick has started. No reserved concurrency: shards run in parallel.
+        self.engine.function.configure_async_invoke(retry_attempts=2, max_event_age=TICK_PERIOD)
+        # engine reads bots and market state and writes fills, trades and balances: read/write.
+        data.connect_table(self.engine, TableAccess.READ_WRITE)
+
+        self.tick = functions.create(
+            self,
+            "Tick",
+            FunctionSpec(
+                name="tick",
+                description="Fans one tick out to the engine: one async invoke per shard",
+                memory_mb=256,
+                timeout=Duration.seconds(30),
+                environment={
+                    "ENGINE_FUNCTION_NAME": self.engine.function.function_name,
+                    "TICK_SHARDS": str(TICK_SHARDS),
+                },
+            ),
+        )
+        # tick only invokes the engine: no table access at all, and lambda:InvokeFunction on the engine only.
+        self.engine.function.grant_invoke(self.tick.function)
+        nag.acknowledge(
+            self.tick.role,
+            "IAM5",
+            "grant_invoke also allows the engine's versions and aliases (`<engine arn>:*`); still this one "
+            "function.",
+            nag.getatt_arn_finding(self.engine.function, ":*"),
+        )
+
+        # Construct id `TickSchedule` is part of the contract (docs/internals.md): the local cloud finds the
+        # schedule by it.
+        self.schedule = events.Rule(
+            self,
+            "TickSchedule",
+            description="Drives trading: one tick per minute",
+            schedule=events.Schedule.rate(TICK_PERIOD),
+        )
+        self.schedule.add_target(
+            targets.LambdaFunction(
+                self.tick.function,
+                # Retries cover throttled or failed deliveries; a tick older than a period is dropped, the
+                # next one supersedes it (hence no DLQ: there is nothing to replay).
+                retry_attempts=2,
+                max_event_age=TICK_PERIOD,
+            )
+        )
+        # The same for a tick that was delivered but failed inside the function.
+        self.tick.function.configure_async_invoke(retry_attempts=1, max_event_age=TICK_PERIOD)

@@ -1,0 +1,3 @@
+from botfleet.adapters.dynamo.table import Table
+
+__all__ = ["Table"]

@@ -1,0 +1,33 @@
+"""Open WebSocket connections, found by owner for broadcasting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botfleet.adapters.dynamo.table import Table
+
+
+class DynamoConnectionRepository:
+    def __init__(self, table: Table):
+        self.table = table
+
+    def add(self, connection_id: str, user_id: str, role: str, connected_at: str, expires_at: int) -> None:
+        self.table.put({
+            "pk": f"CONN#{connection_id}", "sk": "CONN", "entity": "connection",
+            "gsi1pk": f"USER#{user_id}#CONNS", "gsi1sk": connection_id, "connection_id": connection_id,
+            "user_id": user_id, "role": role, "topics": [], "connected_at": connected_at,
+            "expires_at": expires_at,
+        })
+
+    def get(self, connection_id: str) -> dict[str, Any] | None:
+        return self.table.get(f"CONN#{connection_id}", "CONN")
+
+    def set_topics(self, connection_id: str, topics: list[str]) -> None:
+        self.table.update(f"CONN#{connection_id}", "CONN", "SET topics = :t", values={":t": topics},
+                          condition="attribute_exists(pk)")
+
+    def remove(self, connection_id: str) -> None:
+        self.table.delete(f"CONN#{connection_id}", "CONN")
+
+    def for_user(self, user_id: str) -> list[dict[str, Any]]:
+        return self.table.query_all("gsi1pk = :pk", {":pk": f"USER#{user_id}#CONNS"}, index="gsi1")

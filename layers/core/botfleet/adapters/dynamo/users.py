@@ -1,0 +1,67 @@
+"""Users, email claims and login throttling in the state table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botfleet.adapters.dynamo.table import ConditionFailed, Table
+from botfleet.errors import Conflict
+
+
+def user_key(user_id: str) -> tuple[str, str]:
+    return f"USER#{user_id}", "PROFILE"
+
+
+class DynamoUserRepository:
+    def __init__(self, table: Table):
+        self.table = table
+
+    def create(self, user: dict[str, Any]) -> None:
+        pk, sk = user_key(user["id"])
+        item = {"pk": pk, "sk": sk, "entity": "user", "gsi1pk": "USERS",
+                "gsi1sk": f"{user['created_at']}#{user['id']}", **user}
+        claim = {"pk": f"EMAIL#{user['email']}", "sk": "EMAIL", "entity": "email", "user_id": user["id"]}
+        try:
+            self.table.transact([
+                {"Put": {"Item": claim, "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
+            ])
+        except ConditionFailed as exc:
+            raise Conflict("an account with this email already exists", code="email_taken") from exc
+
+    def get(self, user_id: str) -> dict[str, Any] | None:
+        return self.table.get(*user_key(user_id))
+
+    def get_by_email(self, email: str) -> dict[str, Any] | None:
+        claim = self.table.get(f"EMAIL#{email}", "EMAIL")
+        return self.get(claim["user_id"]) if claim else None
+
+    def bump_token_version(self, user_id: str) -> int:
+        """Revoke every token issued so far (logout everywhere)."""
+        updated = self.table.update(
+            *user_key(user_id), "ADD token_version :one", values={":one": 1}, condition="attribute_exists(pk)"
+        )
+        return int(updated["token_version"])
+
+    # --- login throttling: a fixed window per email, reset on success ---------------------------
+    def login_failures(self, email: str) -> dict[str, Any] | None:
+        return self.table.get(f"THROTTLE#{email}", "LOGIN", consistent=True)
+
+    def record_login_failure(self, email: str, window_start: int, expires_at: int) -> int:
+        """Count a failure in the window starting at `window_start` (epoch s); a stale window restarts."""
+        try:
+            updated = self.table.update(
+                f"THROTTLE#{email}", "LOGIN",
+                "SET entity = :e, window_start = if_not_exists(window_start, :w), expires_at = :x "
+                "ADD failures :one",
+                values={":e": "throttle", ":w": window_start, ":x": expires_at, ":one": 1},
+                condition="attribute_not_exists(window_start) OR window_start = :w",
+            )
+        except ConditionFailed:
+            self.table.put({"pk": f"THROTTLE#{email}", "sk": "LOGIN", "entity": "throttle",
+                            "window_start": window_start, "expires_at": expires_at, "failures": 1})
+            return 1
+        return int(updated["failures"])
+
+    def reset_login_failures(self, email: str) -> None:
+        self.table.delete(f"THROTTLE#{email}", "LOGIN")

@@ -1,0 +1,20 @@
+"""Asynchronous Lambda invocation: the tick's fan-out to the engine, one event per shard."""
+
+from __future__ import annotations
+
+import json
+
+
+class LambdaEngineInvoker:
+    def __init__(self, function_name: str):
+        from botfleet.adapters.aws import client
+
+        self._client = client("lambda")
+        self.function_name = function_name
+
+    def run_shard_async(self, tick_id: str, shard: int) -> None:
+        self._client.invoke(
+            FunctionName=self.function_name,
+            InvocationType="Event",
+            Payload=json.dumps({"tick_id": tick_id, "shard": shard}).encode(),
+        )

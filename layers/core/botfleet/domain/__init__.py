@@ -1,0 +1,1 @@
+"""The pure domain: no boto3, no ccxt, no clock calls, no I/O."""

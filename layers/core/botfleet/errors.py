@@ -1,0 +1,51 @@
+"""Domain errors. The HTTP layer maps each to the contract's status and error shape in one place."""
+
+from __future__ import annotations
+
+
+class BotfleetError(Exception):
+    """Base of every error a user can cause; never a 5xx."""
+
+    status: int = 400
+    code: str = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.headers = headers or {}
+
+
+class BadRequest(BotfleetError):
+    status, code = 400, "bad_request"
+
+
+class Unauthorized(BotfleetError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(BotfleetError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(BotfleetError):
+    status, code = 404, "not_found"
+
+
+class Conflict(BotfleetError):
+    status, code = 409, "conflict"
+
+
+class Unprocessable(BotfleetError):
+    """Validation failed; the message names the field."""
+
+    status, code = 422, "validation_error"
+
+    def __init__(self, field: str, message: str, *, code: str | None = None):
+        super().__init__(f"{field}: {message}", code=code)
+        self.field = field
+
+
+class RateLimited(BotfleetError):
+    status, code = 429, "rate_limited"

@@ -1,0 +1,129 @@
+"""The composition root: builds each function's services from its environment, once per cold start.
+
+Handlers ask for what they need (`runtime.auth()`, ...); tests call `runtime.reset()` between cases or
+inject their own services through the handlers' dependency overrides.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from botfleet.clock import SystemClock
+
+
+class Settings:
+    """Each function's configuration from its environment (docs/internals.md)."""
+
+    def __init__(self, env: dict[str, str] | None = None):
+        env = dict(os.environ if env is None else env)
+        self.table_name = env.get("TABLE_NAME", "")
+        self.ws_url = env.get("WS_URL", "")
+        self.ws_callback_url = env.get("WS_CALLBACK_URL", "")
+        self.engine_function_name = env.get("ENGINE_FUNCTION_NAME", "")
+        self.tick_shards = int(env.get("TICK_SHARDS", "4"))
+        self.market_seed = env.get("MARKET_SEED", "botfleet")
+        self.time_scale = float(env.get("BOTFLEET_TIME_SCALE", "1"))
+
+
+_BUILT: list = []
+
+
+def _component(build):
+    """Build once per execution environment; remembered so tests can reset them all."""
+    cached = functools.cache(build)
+    _BUILT.append(cached)
+    return cached
+
+
+@_component
+def settings() -> Settings:
+    return Settings()
+
+
+@_component
+def clock() -> SystemClock:
+    return SystemClock()
+
+
+@_component
+def table():
+    from botfleet.adapters.aws import client
+    from botfleet.adapters.dynamo import Table
+
+    return Table(settings().table_name, client("dynamodb"))
+
+
+@_component
+def users():
+    from botfleet.adapters.dynamo.users import DynamoUserRepository
+
+    return DynamoUserRepository(table())
+
+
+@_component
+def bots():
+    from botfleet.adapters.dynamo.bots import DynamoBotRepository
+
+    return DynamoBotRepository(table(), settings().tick_shards)
+
+
+@_component
+def trades():
+    from botfleet.adapters.dynamo.bots import DynamoTradeRepository
+
+    return DynamoTradeRepository(table())
+
+
+@_component
+def markets():
+    from botfleet.adapters.dynamo.markets import DynamoMarketRepository
+
+    return DynamoMarketRepository(table(), settings().market_seed)
+
+
+@_component
+def connections():
+    from botfleet.adapters.dynamo.connections import DynamoConnectionRepository
+
+    return DynamoConnectionRepository(table())
+
+
+@_component
+def auth():
+    from botfleet.adapters.security import Argon2PasswordHasher, JwtTokens, jwt_secret_from_env
+    from botfleet.services.auth import AuthService
+
+    return AuthService(users(), Argon2PasswordHasher(), JwtTokens(jwt_secret_from_env()), clock())
+
+
+@_component
+def bot_service():
+    from botfleet.services.bots import BotService
+
+    return BotService(bots(), trades(), clock())
+
+
+@_component
+def engine():
+    from botfleet.services.trading import TradingEngine
+
+    return TradingEngine(bots(), markets(), settings().market_seed)
+
+
+@_component
+def realtime():
+    from botfleet.adapters.websocket import ApiGatewayPublisher
+    from botfleet.services.realtime import RealtimeService
+
+    return RealtimeService(auth(), connections(), ApiGatewayPublisher(settings().ws_callback_url), clock())
+
+
+def reset() -> None:
+    """Forget everything built so far (tests change the environment between cases)."""
+    for built in _BUILT:
+        built.cache_clear()
+    from botfleet.adapters import aws, security
+
+    aws.client.cache_clear()
+    security.jwt_secret_from_env.cache_clear()

@@ -1,0 +1,108 @@
+"""WebSocket sessions and the broadcast of table changes to their owners' connections."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+from botfleet.adapters.dynamo.bots import item_to_bot
+from botfleet.adapters.dynamo.table import from_dynamo
+from botfleet.clock import Clock, iso
+from botfleet.ports import ConnectionPublisher
+from botfleet.services.auth import AuthService, Principal
+from botfleet.views import bot_view, trade_view
+
+log = logging.getLogger(__name__)
+
+TOPICS = ("trades", "bots", "quarantine", "training", "metrics")
+CONNECTION_TTL = timedelta(hours=2)  # API Gateway closes WebSocket connections after 2 h anyway
+
+
+class RealtimeService:
+    def __init__(self, auth: AuthService, connections: Any, publisher: ConnectionPublisher, clock: Clock):
+        self.auth = auth
+        self.connections = connections
+        self.publisher = publisher
+        self.clock = clock
+
+    def connect(self, connection_id: str, token: str | None) -> Principal:
+        principal = self.auth.authenticate(token)
+        now = self.clock.now()
+        self.connections.add(connection_id, principal.user_id, principal.role, iso(now),
+                             int((now + CONNECTION_TTL).timestamp()))
+        return principal
+
+    def disconnect(self, connection_id: str) -> None:
+        self.connections.remove(connection_id)
+
+    def message(self, connection_id: str, body: str | None) -> None:
+        reply = self._reply(connection_id, body)
+        if not self.publisher.send(connection_id, reply):
+            self.connections.remove(connection_id)
+
+    def _reply(self, connection_id: str, body: str | None) -> dict[str, Any]:
+        try:
+            message = json.loads(body or "")
+        except ValueError:
+            return _error("bad_request", "messages are JSON objects with an action")
+        action = message.get("action") if isinstance(message, dict) else None
+        if action == "ping":
+            return {"type": "pong", "ts": iso(self.clock.now())}
+        if action == "subscribe":
+            topics = message.get("topics")
+            if not isinstance(topics, list) or not topics or not all(t in TOPICS for t in topics):
+                return _error("validation_error", f"topics: a non-empty list of {', '.join(TOPICS)}")
+            self.connections.set_topics(connection_id, sorted(set(topics)))
+            return {"type": "subscribed", "data": {"topics": sorted(set(topics))}, "ts": iso(self.clock.now())}
+        return _error("unknown_action", f"unknown action {action!r}; use ping or subscribe")
+
+    # --- broadcasting table changes --------------------------------------------------------------
+    def broadcast(self, records: list[dict[str, Any]]) -> int:
+        """Turn stream records into events and deliver each to its owner's subscribed connections.
+        Returns the number of messages delivered. Gone connections are removed."""
+        by_owner: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for record in records:
+            event = self._event_for(record)
+            if event:
+                owner, topic, message = event
+                by_owner.setdefault(owner, []).append((topic, message))
+        delivered = 0
+        for owner, events in by_owner.items():
+            for connection in self.connections.for_user(owner):
+                topics = connection.get("topics") or TOPICS  # not subscribed yet: everything of one's own
+                for topic, message in events:
+                    if topic not in topics:
+                        continue
+                    if not self.publisher.send(connection["connection_id"], message):
+                        self.connections.remove(connection["connection_id"])
+                        break
+                    delivered += 1
+        return delivered
+
+    def _event_for(self, record: dict[str, Any]) -> tuple[str, str, dict[str, Any]] | None:
+        change = record.get("dynamodb", {})
+        new = from_dynamo(change["NewImage"]) if "NewImage" in change else None
+        old = from_dynamo(change["OldImage"]) if "OldImage" in change else None
+        current = new or old
+        if not current:
+            return None
+        ts = iso(self.clock.now())
+        if current.get("entity") == "trade" and record.get("eventName") == "INSERT":
+            return current["owner_id"], "trades", {"type": "trade", "data": trade_view(current), "ts": ts}
+        if current.get("entity") == "bot":
+            changed = old is None or new is None or any(
+                old.get(k) != new.get(k) for k in ("status", "pause_reason", "pause_count", "mode", "generation")
+            )
+            if not changed:
+                return None
+            data = bot_view(item_to_bot(current))
+            data["deleted"] = new is None
+            return current["owner_id"], "bots", {"type": "bot_status", "data": data, "ts": ts}
+        return None
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"code": code, "message": message}}
+

@@ -1,0 +1,92 @@
+"""WebSocket sessions and broadcasting, with stream records read from moto's real DynamoDB stream."""
+
+import json
+
+import boto3
+import pytest
+
+from botfleet import runtime
+from botfleet.services.realtime import RealtimeService
+from tests.integration.conftest import TABLE, FakePublisher, load_handler
+from tests.support.events import LambdaContext, ws_event
+
+
+@pytest.fixture
+def publisher(api, monkeypatch):
+    fake = FakePublisher()
+    service = RealtimeService(runtime.auth(), runtime.connections(), fake, runtime.clock())
+    monkeypatch.setattr(runtime, "realtime", lambda: service)
+    return fake
+
+
+def _ws(route, connection_id, **kwargs):
+    return load_handler("ws").handler(ws_event(route, connection_id, **kwargs), LambdaContext())
+
+
+def _stream_records():
+    table = boto3.client("dynamodb", region_name="us-east-1").describe_table(TableName=TABLE)["Table"]
+    streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+    shard = streams.describe_stream(StreamArn=table["LatestStreamArn"])["StreamDescription"]["Shards"][0]
+    iterator = streams.get_shard_iterator(StreamArn=table["LatestStreamArn"], ShardId=shard["ShardId"],
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    return streams.get_records(ShardIterator=iterator)["Records"]
+
+
+def test_connect_requires_a_valid_token(api, publisher):
+    token, _ = api.register()
+    assert _ws("$connect", "c1", token=token)["statusCode"] == 200
+    assert runtime.connections().get("c1")["user_id"]
+    assert _ws("$connect", "c2")["statusCode"] == 401
+    assert _ws("$connect", "c3", token="garbage")["statusCode"] == 401
+    api.call("auth", "POST", "/api/auth/logout", token=token)
+    assert _ws("$connect", "c4", token=token)["statusCode"] == 401  # revoked
+    assert runtime.connections().get("c4") is None
+
+
+def test_ping_subscribe_and_errors(api, publisher):
+    token, _ = api.register()
+    _ws("$connect", "c1", token=token)
+    _ws("$default", "c1", body=json.dumps({"action": "ping"}))
+    _ws("$default", "c1", body=json.dumps({"action": "subscribe", "topics": ["trades"]}))
+    _ws("$default", "c1", body=json.dumps({"action": "subscribe", "topics": ["gossip"]}))
+    _ws("$default", "c1", body="not json")
+    types = [message["type"] for _, message in publisher.sent]
+    assert types == ["pong", "subscribed", "error", "error"]
+    assert runtime.connections().get("c1")["topics"] == ["trades"]
+    _ws("$disconnect", "c1")
+    assert runtime.connections().get("c1") is None
+
+
+def test_trades_and_status_changes_reach_only_their_owner(api, publisher):
+    ann, _ = api.register()
+    bob, _ = api.register("bob@example.com", "battery staple 9", "Bob")
+    _ws("$connect", "ann-1", token=ann)
+    _ws("$connect", "bob-1", token=bob)
+    bot = api.call("bots", "POST", "/api/bots", {"name": "t", "exchange": "luno", "symbol": "BTC/ZAR",
+                                                 "strategy": "sma_cross", "params": {"fast": 2, "slow": 3},
+                                                 "capital": "50000"}, token=ann)[1]
+    load_handler("provision").handler({"action": "market_move", "exchange": "luno", "symbol": "BTC/ZAR",
+                                       "move_pct": 5}, LambdaContext())
+    from botfleet.adapters.dynamo.bots import shard_of
+
+    load_handler("engine").handler({"tick_id": "2026-11-24T10:00:00.000Z",
+                                    "shard": shard_of(bot["id"], 2)}, LambdaContext())
+    api.call("bots", "POST", f"/api/bots/{bot['id']}/pause", token=ann)
+
+    load_handler("broadcaster").handler({"Records": _stream_records()}, LambdaContext())
+    to_ann = [m for cid, m in publisher.sent if cid == "ann-1"]
+    assert [m["type"] for m in to_ann] == ["bot_status", "trade", "bot_status"]  # created, fill, paused
+    trade = to_ann[1]["data"]
+    assert trade["bot_id"] == bot["id"] and trade["side"] == "buy" and isinstance(trade["price"], str)
+    assert to_ann[2]["data"]["status"] == "paused"
+    assert not [m for cid, m in publisher.sent if cid == "bob-1"]
+
+
+def test_gone_connections_are_cleaned_up(api, publisher):
+    ann, _ = api.register()
+    _ws("$connect", "stale", token=ann)
+    publisher.gone.add("stale")
+    api.call("bots", "POST", "/api/bots", {"name": "t", "exchange": "luno", "symbol": "BTC/ZAR",
+                                           "strategy": "sma_cross", "capital": "50000"}, token=ann)
+    load_handler("broadcaster").handler({"Records": _stream_records()}, LambdaContext())
+    assert runtime.connections().get("stale") is None
