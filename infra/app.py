@@ -7,7 +7,7 @@ from pathlib import Path
 # `python infra/app.py` from the repo root must work even before the repo is pip-installed (editable).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from botfleet_infra.app import build_app  # noqa: E402
+from botfleet_infra.app import build_app
 
 if __name__ == "__main__":
     build_app()

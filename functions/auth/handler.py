@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,7 +13,7 @@ from botfleet import runtime
 from botfleet.http import Caller, json_response, make_resolver
 from botfleet.views import user_view
 
-logger, tracer, metrics = Logger(), Tracer(), Metrics()
+logger, metrics = Logger(), Metrics()
 app = make_resolver()
 
 
@@ -65,7 +65,6 @@ def me(caller: Caller):
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event, context):
     return app.resolve(event, context)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 
 from botfleet import runtime
 
-logger, tracer, metrics = Logger(), Tracer(), Metrics()
+logger, metrics = Logger(), Metrics()
 
 
 @logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event, context):
     delivered = runtime.realtime().broadcast(event.get("Records", []))

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 
 from botfleet import runtime
 from botfleet.clock import parse_iso
 
-logger, tracer, metrics = Logger(), Tracer(), Metrics()
+logger, metrics = Logger(), Metrics()
 
 
 @logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event, context):
     tick_id, shard = event["tick_id"], int(event["shard"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
 import botfleet
@@ -12,7 +12,7 @@ from botfleet import runtime
 from botfleet.domain.exchanges import EXCHANGES
 from botfleet.http import json_response, make_resolver
 
-logger, tracer = Logger(), Tracer()
+logger = Logger()
 app = make_resolver()
 
 PROVIDERS = ["openai", "luno", "binance", "kucoin", "valr", "ovex"]
@@ -64,6 +64,5 @@ def config():
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
-@tracer.capture_lambda_handler
 def handler(event, context):
     return app.resolve(event, context)

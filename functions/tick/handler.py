@@ -4,18 +4,17 @@ The tick id is the schedule's own event time, so a redelivered event is the same
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 
 from botfleet import runtime
 from botfleet.adapters.invoker import LambdaEngineInvoker
 from botfleet.clock import iso
 from botfleet.services.trading import fan_out
 
-logger, tracer, metrics = Logger(), Tracer(), Metrics()
+logger, metrics = Logger(), Metrics()
 
 
 @logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event, context):
     tick_id = event.get("time") or iso(runtime.clock().now())

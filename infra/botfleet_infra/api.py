@@ -235,4 +235,3 @@ class ApiConstruct(Construct):
                 response_headers=cors_headers,
                 templates={"application/json": _gateway_error_template(code)},
             )
-

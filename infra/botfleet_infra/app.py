@@ -35,9 +35,7 @@ def _cdk_json_context() -> dict[str, Any]:
     return dict(json.loads(CDK_JSON.read_text()).get("context", {}))
 
 
-def create_app(
-    *, context: Mapping[str, Any] | None = None, outdir: str | None = None
-) -> tuple[App, BotfleetStack]:
+def create_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = None) -> tuple[App, BotfleetStack]:
     """The app and its one stack, not yet synthesized (tests use this directly).
 
     `context` is extra context on top of cdk.json's (CDK_CONTEXT_JSON still wins); `outdir` defaults to
@@ -48,9 +46,7 @@ def create_app(
 
     synthesizer = (
         # No BootstrapVersion rule in LIGHT: emulators have no bootstrap stack to read it from.
-        DefaultStackSynthesizer(generate_bootstrap_version_rule=False)
-        if settings.light
-        else DefaultStackSynthesizer()
+        DefaultStackSynthesizer(generate_bootstrap_version_rule=False) if settings.light else DefaultStackSynthesizer()
     )
     stack = BotfleetStack(
         app,

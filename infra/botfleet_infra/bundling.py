@@ -154,23 +154,17 @@ def core_layer_code(settings: BuildSettings) -> lambda_.AssetCode:
     """The `botfleet` package as `python/botfleet/...`, byte-compiled in FULL mode."""
     package_dir = settings.path("layers", "core", "botfleet")
     fingerprint = FileSystem.fingerprint(str(package_dir), exclude=ASSET_EXCLUDES, extra_hash=settings.mode_name)
-    return _bundled_asset(
-        package_dir, CopyPackageBundler(package_dir, byte_compile=not settings.light), fingerprint
-    )
+    return _bundled_asset(package_dir, CopyPackageBundler(package_dir, byte_compile=not settings.light), fingerprint)
 
 
 def deps_layer_code(settings: BuildSettings) -> lambda_.AssetCode:
     """Third-party runtime dependencies: pip-installed for Lambda in FULL, a placeholder in LIGHT."""
     requirements_file = settings.path("layers", "deps", "requirements.txt")
     extra = (
-        settings.mode_name
-        if settings.light
-        else f"full:{PIP_PLATFORM}:{PYTHON_VERSION}:{DEPS_LAYER_RECIPE_VERSION}"
+        settings.mode_name if settings.light else f"full:{PIP_PLATFORM}:{PYTHON_VERSION}:{DEPS_LAYER_RECIPE_VERSION}"
     )
     fingerprint = FileSystem.fingerprint(str(requirements_file), extra_hash=extra)
-    bundler = (
-        RequirementsOnlyBundler(requirements_file) if settings.light else PipInstallBundler(requirements_file)
-    )
+    bundler = RequirementsOnlyBundler(requirements_file) if settings.light else PipInstallBundler(requirements_file)
     return _bundled_asset(requirements_file.parent, bundler, fingerprint)
 
 

@@ -64,9 +64,7 @@ class DataConstruct(Construct):
             self,
             "JwtSigningSecret",
             description="HMAC key that signs botfleet access tokens (JWT)",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=64, exclude_punctuation=True
-            ),
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
             removal_policy=settings.stateful_removal_policy,
         )
         nag.acknowledge(

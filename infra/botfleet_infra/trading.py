@@ -65,8 +65,7 @@ class TradingConstruct(Construct):
         nag.acknowledge(
             self.tick.role,
             "IAM5",
-            "grant_invoke also allows the engine's versions and aliases (`<engine arn>:*`); still this one "
-            "function.",
+            "grant_invoke also allows the engine's versions and aliases (`<engine arn>:*`); still this one function.",
             nag.getatt_arn_finding(self.engine.function, ":*"),
         )
 

@@ -21,6 +21,7 @@ sys.path.insert(0, str(REPO_ROOT / "infra"))
 
 from aws_cdk import App, Stack  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
+
 from botfleet_infra.app import create_app  # noqa: E402
 
 FUNCTION_NAMES = ("auth", "bots", "ops", "ws", "broadcaster", "tick", "engine", "provision")
@@ -82,3 +83,9 @@ def light(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     template = Template.from_stack(stack)
     app.synth()
     return Synthesized(app=app, stack=stack, template=template, outdir=outdir)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test taking `function_name` runs once per function of the contract."""
+    if "function_name" in metafunc.fixturenames:
+        metafunc.parametrize("function_name", FUNCTION_NAMES)

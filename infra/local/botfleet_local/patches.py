@@ -46,11 +46,13 @@ class Hooks(Protocol):
 
     time_scale: float
 
-    def invoke(self, function_name: str, payload: bytes) -> tuple[bytes, bool, str]:
+    def lambda_invoke(self, function_name: str, payload: bytes) -> tuple[bytes, bool, str]:
         """Run one invocation synchronously: (response payload, errored, log tail)."""
         ...
 
-    def invoke_async(self, function_name: str, payload: bytes) -> None: ...
+    def lambda_invoke_async(self, function_name: str, payload: bytes) -> None:
+        """Queue one invocation (InvocationType=Event) and return at once."""
+        ...
 
     def stream_record(self, table: Any, record: dict) -> None:
         """A new DynamoDB stream record was written to `table`."""
@@ -98,7 +100,7 @@ def _patch_lambda() -> None:
         if event is None:
             event = {}
         payload = event.encode() if isinstance(event, str) else json.dumps(event).encode()
-        result, errored, logs = _hooks.invoke(self.function_name, payload)
+        result, errored, logs = _hooks.lambda_invoke(self.function_name, payload)
         return result.decode("utf-8", "replace"), errored, logs
 
     def invoke(self: Any, body: str, request_headers: Any, response_headers: Any) -> str | bytes:
@@ -108,11 +110,11 @@ def _patch_lambda() -> None:
         raw = body.encode() if isinstance(body, str) else (body or b"")
         inv_type = (request_headers or {}).get("x-amz-invocation-type", "RequestResponse")
         if inv_type == "Event":
-            _hooks.invoke_async(self.function_name, raw or b"{}")
+            _hooks.lambda_invoke_async(self.function_name, raw or b"{}")
             return b""
         if inv_type == "DryRun":
             return b""
-        result, errored, logs = _hooks.invoke(self.function_name, raw or b"{}")
+        result, errored, logs = _hooks.lambda_invoke(self.function_name, raw or b"{}")
         if errored:
             response_headers["x-amz-function-error"] = "Unhandled"
         response_headers["x-amz-log-result"] = base64.b64encode(logs[-4096:].encode()).decode()

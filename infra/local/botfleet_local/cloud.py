@@ -1,0 +1,351 @@
+"""LocalCloud: synthesize, deploy into moto, run the functions, serve one HTTP port.
+
+    with LocalCloud("/work/main", port=0, tick_seconds=0) as cloud:
+        httpx.get(cloud.url + "/api/health")
+
+Start-up: bind the port -> synthesize (cached; moto starts meanwhile) -> deploy the template into
+moto's CloudFormation -> one worker pool per function -> gateway up -> ensure_admin (and
+seed_demo) through the stack's ProvisionFunctionName -> schedules start -> ready.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import socket
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from . import patches
+from .deploy import Deployer, Deployment
+from .moto_runtime import ACCOUNT_ID, MotoRuntime
+from .schedules import Schedule, Scheduler, local_name, target_input
+from .streams import StreamDispatcher
+from .synth import DEFAULT_WATCHED, synthesize
+from .workers import FunctionPool, InvokeResult, base_worker_env
+
+log = logging.getLogger("botfleet_local")
+
+DEFAULT_MAX_CONCURRENCY = 4
+DEMO_EMAIL = "demo@botfleet.local"
+DEFAULT_ADMIN_EMAIL = "admin@botfleet.local"
+
+
+def _error_result(error_type: str, message: str) -> InvokeResult:
+    return InvokeResult(payload=json.dumps({"errorType": error_type, "errorMessage": message}).encode(),
+                        error=True, error_type=error_type)
+
+
+class LocalCloud:
+    def __init__(self, repo_root: str | Path, port: int = 8000, tick_seconds: float | None = None,
+                 time_scale: float = 1.0, admin_email: str | None = None, admin_password: str | None = None,
+                 demo: bool = False, app_command: str | list[str] | None = None, quiet: bool = False, *,
+                 stack_name: str = "Botfleet", watched: tuple[str, ...] | None = None,
+                 work_dir: str | Path | None = None, region: str = "us-east-1",
+                 max_concurrency: int = DEFAULT_MAX_CONCURRENCY, demo_password: str | None = None):
+        self.repo_root = Path(repo_root).resolve()
+        self.requested_port = port
+        self.port = 0
+        self.tick_seconds = tick_seconds
+        self.time_scale = float(time_scale) if time_scale else 1.0
+        self.admin_email = admin_email or os.environ.get("BOTFLEET_ADMIN_EMAIL") or DEFAULT_ADMIN_EMAIL
+        self.admin_password = (admin_password or os.environ.get("BOTFLEET_ADMIN_PASSWORD")
+                               or secrets.token_urlsafe(12))
+        self.demo = demo
+        self.demo_email = DEMO_EMAIL
+        self.demo_password = demo_password or os.environ.get("BOTFLEET_DEMO_PASSWORD") or secrets.token_urlsafe(9)
+        self.app_command = app_command
+        self.quiet = quiet
+        self.stack_name = stack_name
+        self.watched = watched or DEFAULT_WATCHED
+        self.work_dir = Path(work_dir) if work_dir else self.repo_root / ".local"
+        self.region = region
+        self.max_concurrency = max_concurrency
+        self.timings: dict[str, float] = {}
+        self.deployment: Deployment | None = None
+        self.pools: dict[str, FunctionPool] = {}
+        self.schedules: Scheduler | None = None
+        self.streams: StreamDispatcher | None = None
+        self.moto = MotoRuntime()
+        self._async = ThreadPoolExecutor(max_workers=32, thread_name_prefix="lambda-async")
+        self._server: Any = None
+        self._server_thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
+        self._log_lock = threading.Lock()
+        self._log_file: Any = None
+        self._started = False
+
+    # --- public ---------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> LocalCloud:
+        t0 = time.monotonic()
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        self.timings["ready"] = time.monotonic() - t0
+        self._started = True
+        return self
+
+    def stop(self) -> None:
+        if self.schedules:
+            self.schedules.stop()
+        self._stop_executions()
+        if self.streams:
+            self.streams.stop()
+        patches.activate(None)
+        for pool in self.pools.values():
+            pool.close()
+        self._async.shutdown(wait=False, cancel_futures=True)
+        if self._server is not None:
+            self._server.should_exit = True
+            if self._server_thread:
+                self._server_thread.join(timeout=5)
+            self._server = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        self.moto.stop()
+        if self._log_file:
+            self._log_file.close()
+            self._log_file = None
+
+    def invoke(self, function_name: str, event: Any) -> InvokeResult:
+        """Invoke a deployed function synchronously (the control plane and start-up use this)."""
+        return self._invoke(function_name, json.dumps(event).encode())
+
+    # --- start-up -------------------------------------------------------------------------------
+    def _mark(self, name: str, since: float) -> float:
+        now = time.monotonic()
+        self.timings[name] = now - since
+        return now
+
+    def _start(self) -> None:
+        t = time.monotonic()
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        (self.work_dir / "logs").mkdir(exist_ok=True)
+        self._log_file = open(self.work_dir / "logs" / "functions.log", "a", buffering=1)  # noqa: SIM115
+        # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only when the
+        # listening socket says TCP; without it keep-alive clients wait ~40 ms (Nagle + delayed ACK).
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", self.requested_port))
+        self.port = self._sock.getsockname()[1]
+
+        # moto's import + server start (~1.3 s) overlaps the synth subprocess.
+        with ThreadPoolExecutor(1) as ex:
+            moto_started = ex.submit(self.moto.start)
+            assembly = synthesize(self.repo_root, app_command=self.app_command,
+                                  outdir=self.work_dir / "cdk.out", stack_name=self.stack_name,
+                                  watched=self.watched)
+            t = self._mark("synth", t)
+            moto_started.result()
+        self.timings["synthesized"] = float(assembly.synthesized)
+
+        deployer = Deployer(assembly, endpoint_url=self.moto.url, region=self.region, account_id=ACCOUNT_ID,
+                            work_dir=self.work_dir)
+        self.deployment = dep = deployer.deploy()
+        self._deployer = deployer
+        t = self._mark("deploy", t)
+
+        base_env = base_worker_env(region=self.region, account_id=ACCOUNT_ID, moto_url=self.moto.url,
+                                   time_scale=self.time_scale)
+        for name, spec in dep.functions.items():
+            spec.env = {k: self._rewrite_url(v) for k, v in spec.env.items()}
+            spec.max_concurrency = spec.max_concurrency or self.max_concurrency
+            self.pools[name] = FunctionPool(spec, sys.executable, base_env, self._log_line)
+        dep.outputs = {k: self._rewrite_url(v) for k, v in dep.outputs.items()}
+
+        self.streams = StreamDispatcher(self._invoke)
+        patches.activate(self)
+        self.schedules = Scheduler(self._load_schedules(), self._deliver_target, account=ACCOUNT_ID,
+                                   region=self.region, tick_seconds=self.tick_seconds)
+        self._start_gateway()
+        t = self._mark("gateway", t)
+        self._provision()
+        self._mark("provision", t)
+        self.schedules.start()
+
+    def _start_gateway(self) -> None:
+        import uvicorn
+
+        from .gateway import Gateway
+
+        assert self.deployment is not None
+        gateway = Gateway(self.deployment, self._invoke, self._invoke_async,
+                          web_dir=self.repo_root / "web", control=self)
+        config = uvicorn.Config(gateway.app, log_level="warning", access_log=False, lifespan="off",
+                                ws_ping_interval=None, timeout_graceful_shutdown=1)
+        self._server = uvicorn.Server(config)
+        self._server_thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
+                                               daemon=True, name="gateway")
+        self._server_thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._server_thread.is_alive():
+                raise RuntimeError("the gateway did not start")
+            time.sleep(0.01)
+
+    def _provision(self) -> None:
+        assert self.deployment is not None
+        fn = self.deployment.outputs.get("ProvisionFunctionName")
+        if not fn or fn not in self.pools:
+            return
+        calls = [{"action": "ensure_admin", "email": self.admin_email, "password": self.admin_password}]
+        if self.demo:
+            calls.append({"action": "seed_demo", "email": self.demo_email, "password": self.demo_password})
+        for event in calls:
+            result = self.invoke(fn, event)
+            if result.error:
+                log.warning("provision %s failed: %s", event["action"], result.payload[:500])
+
+    def _rewrite_url(self, value: str) -> str:
+        """Point execute-api URLs of the stack's APIs at this machine's port."""
+        if not isinstance(value, str) or ".execute-api." not in value:
+            return value
+        dep = self.deployment
+        assert dep is not None
+        local = f"127.0.0.1:{self.port}"
+        for lid, rtype in dep.dropped.items():
+            if rtype != "AWS::ApiGatewayV2::Api":
+                continue
+            api_id = re.escape(dep.local_values[lid]["Ref"])
+            host = rf"{api_id}\.execute-api\.[A-Za-z0-9.-]+"
+            value = re.sub(rf"wss://{host}(/[^/\s\"']*)?", f"ws://{local}/api/ws", value)
+            value = re.sub(rf"https://{host}(/[^/\s\"'@]*)?", f"http://{local}/_aws/ws", value)
+        for lid, _ in dep.resources("AWS::ApiGateway::RestApi"):
+            api_id = re.escape(dep.physical.get(lid, lid))
+            value = re.sub(rf"https://{api_id}\.execute-api\.[A-Za-z0-9.-]+/[^/\s\"']+/?", f"http://{local}/",
+                           value)
+        return value
+
+    def _load_schedules(self) -> list[Schedule]:
+        dep = self.deployment
+        assert dep is not None
+        events = self._deployer.client("events")
+        by_name = {dep.physical.get(lid): (lid, res) for lid, res in dep.resources("AWS::Events::Rule")}
+        out = []
+        for rule in events.list_rules().get("Rules", []):
+            if not rule.get("ScheduleExpression") or rule.get("State") == "DISABLED":
+                continue
+            lid, res = by_name.get(rule["Name"], (rule["Name"], {}))
+            targets = events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", [])
+            out.append(Schedule(name=local_name(lid, res), rule_name=rule["Name"], rule_arn=rule["Arn"],
+                                expression=rule["ScheduleExpression"], targets=targets))
+        return out
+
+    # --- invocation (also the patches.Hooks protocol) -------------------------------------------
+    def _invoke(self, function_name: str, payload: bytes) -> InvokeResult:
+        pool = self.pools.get(function_name)
+        if pool is None:
+            return _error_result("ResourceNotFoundException", f"Function not found: {function_name}")
+        try:
+            return pool.invoke(payload)
+        except RuntimeError as e:
+            return _error_result("ServiceException", str(e))
+
+    def _invoke_async(self, function_name: str, payload: bytes) -> None:
+        def run() -> None:
+            result = self._invoke(function_name, payload)
+            if result.error:
+                log.warning("async invocation of %s failed: %s", function_name, result.payload[:300])
+
+        try:
+            self._async.submit(run)
+        except RuntimeError:  # executor shut down: the cloud is stopping
+            pass
+
+    def lambda_invoke(self, function_name: str, payload: bytes) -> tuple[bytes, bool, str]:
+        result = self._invoke(function_name, payload)
+        return result.payload, result.error, result.logs
+
+    def lambda_invoke_async(self, function_name: str, payload: bytes) -> None:
+        self._invoke_async(function_name, payload)
+
+    def stream_record(self, table: Any, record: dict) -> None:
+        if self.streams is not None:
+            self.streams.record(table, record)
+
+    def event_target(self, rule: Any, target: dict, event: dict) -> bool:
+        arn = target.get("Arn", "")
+        if ":function:" not in arn and ":stateMachine:" not in arn:
+            return False
+        self._deliver_target(None, target, event, False)
+        return True
+
+    def _deliver_target(self, schedule: Schedule | None, target: dict, event: dict, wait: bool) -> dict:
+        arn = target.get("Arn", "")
+        payload = target_input(target, event)
+        if ":function:" in arn:
+            name = arn.split(":function:", 1)[1].split(":", 1)[0]
+            if not wait:
+                self._invoke_async(name, json.dumps(payload).encode())
+                return {"target": arn, "function": name, "queued": True}
+            result = self._invoke(name, json.dumps(payload).encode())
+            try:
+                body = json.loads(result.payload or b"null")
+            except ValueError:
+                body = result.payload.decode("utf-8", "replace")
+            return {"target": arn, "function": name, "error": result.error, "result": body}
+        if ":stateMachine:" in arn:
+            sfn = self._deployer.client("stepfunctions")
+            r = sfn.start_execution(stateMachineArn=arn, input=json.dumps(payload))
+            return {"target": arn, "executionArn": r["executionArn"]}
+        log.warning("schedule target %s is not emulated", arn)
+        return {"target": arn, "error": True, "result": "target type not emulated"}
+
+    # --- shutdown helpers -----------------------------------------------------------------------
+    def _stop_executions(self) -> None:
+        if not self.moto.port or self.deployment is None:
+            return
+        try:
+            sfn = self._deployer.client("stepfunctions")
+            for sm in sfn.list_state_machines().get("stateMachines", []):
+                running = sfn.list_executions(stateMachineArn=sm["stateMachineArn"], statusFilter="RUNNING")
+                for ex in running.get("executions", []):
+                    sfn.stop_execution(executionArn=ex["executionArn"], cause="local cloud stopping")
+        except Exception as e:
+            log.debug("stopping executions: %s", e)
+
+    def _log_line(self, function: str, line: str) -> None:
+        spec = self.pools[function].spec if function in self.pools else None
+        short = re.sub(r"[0-9A-F]{8}$", "", spec.logical_id) if spec and spec.logical_id else function
+        text = f"[{short}] {line}"
+        with self._log_lock:
+            if self._log_file:
+                self._log_file.write(text + "\n")
+            if not self.quiet:
+                print(text, file=sys.stderr, flush=True)
+
+    def info(self) -> dict:
+        dep = self.deployment
+        assert dep is not None
+        return {
+            "url": self.url,
+            "stack": dep.stack_name,
+            "outputs": dep.outputs,
+            "functions": {n: {"logical_id": p.spec.logical_id, "workers": p.size} for n, p in self.pools.items()},
+            "schedules": [{"name": s.name, "rule": s.rule_name, "expression": s.expression}
+                          for s in (self.schedules.schedules if self.schedules else [])],
+            "not_emulated": {lid: t for lid, t in dep.dropped.items()
+                             if not t.startswith(("AWS::ApiGateway", "AWS::SecretsManager::Secret"))},
+            "time_scale": self.time_scale,
+            "timings": self.timings,
+        }

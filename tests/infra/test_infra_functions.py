@@ -1,0 +1,107 @@
+"""Every function of docs/internals.md exists with the contract's runtime, handler, layers and env vars."""
+
+from aws_cdk.assertions import Match
+
+FUNCTION_NAMES = ("auth", "bots", "ops", "ws", "broadcaster", "tick", "engine", "provision")
+
+COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
+
+#: docs/internals.md, "Environment variables".
+CONTRACT_ENV = {
+    "auth": {"TABLE_NAME", "JWT_SECRET_ARN"},
+    "bots": {"TABLE_NAME", "JWT_SECRET_ARN", "TICK_SHARDS"},
+    "ops": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_URL"},
+    "ws": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_CALLBACK_URL"},
+    "broadcaster": {"TABLE_NAME", "WS_CALLBACK_URL"},
+    "tick": {"ENGINE_FUNCTION_NAME", "TICK_SHARDS"},
+    "engine": {"TABLE_NAME", "TICK_SHARDS"},
+    "provision": {"TABLE_NAME", "JWT_SECRET_ARN"},
+}
+
+
+def test_exactly_the_contract_functions(light):
+    assert set(light.function_logical_ids()) == set(FUNCTION_NAMES)
+
+
+def test_function_runtime_handler_layers_tracing(light, function_name):
+    props = light.function(function_name)["Properties"]
+    assert props["Runtime"] == "python3.11"
+    assert props["Handler"] == "handler.handler"
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["Architectures"] == ["x86_64"]
+    layer_ids = {layer["Ref"] for layer in props["Layers"]}
+    layers = light.resources_of_type("AWS::Lambda::LayerVersion")
+    assert layer_ids == set(layers), "every function carries exactly the core and deps layers"
+
+
+def test_function_env_vars_match_contract(light, function_name):
+    env = light.function(function_name)["Properties"]["Environment"]["Variables"]
+    assert set(env) == COMMON_ENV | CONTRACT_ENV[function_name]
+    assert env["POWERTOOLS_SERVICE_NAME"] == f"botfleet-{function_name}"
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "botfleet"
+    assert env["LOG_LEVEL"] == "INFO"
+    if "TICK_SHARDS" in env:
+        assert env["TICK_SHARDS"] == "4"
+
+
+def test_env_var_values_point_at_the_right_resources(light):
+    table_id = next(iter(light.resources_of_type("AWS::DynamoDB::Table")))
+    secret_id = next(iter(light.resources_of_type("AWS::SecretsManager::Secret")))
+    ws_api_id = next(iter(light.resources_of_type("AWS::ApiGatewayV2::Api")))
+    ids = light.function_logical_ids()
+    for name in FUNCTION_NAMES:
+        env = light.function(name)["Properties"]["Environment"]["Variables"]
+        if "TABLE_NAME" in env:
+            assert env["TABLE_NAME"] == {"Ref": table_id}
+        if "JWT_SECRET_ARN" in env:
+            assert env["JWT_SECRET_ARN"] == {"Ref": secret_id}
+    assert light.function("tick")["Properties"]["Environment"]["Variables"]["ENGINE_FUNCTION_NAME"] == {
+        "Ref": ids["engine"]
+    }
+
+    def url(scheme):
+        return {
+            "Fn::Join": [
+                "",
+                [f"{scheme}://", {"Ref": ws_api_id}, ".execute-api.", {"Ref": "AWS::Region"}, ".",
+                 {"Ref": "AWS::URLSuffix"}, "/prod"],
+            ]
+        }  # fmt: skip
+
+    assert light.function("ops")["Properties"]["Environment"]["Variables"]["WS_URL"] == url("wss")
+    for name in ("ws", "broadcaster"):
+        assert light.function(name)["Properties"]["Environment"]["Variables"]["WS_CALLBACK_URL"] == url("https")
+
+
+def test_each_function_has_its_own_role_and_log_group(light, function_name):
+    roles = {light.role_logical_id(n) for n in FUNCTION_NAMES}
+    assert len(roles) == len(FUNCTION_NAMES)
+    props = light.function(function_name)["Properties"]
+    log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
+    assert light.resources[log_group_id]["Properties"]["RetentionInDays"] == 30
+    role = light.resources[light.role_logical_id(function_name)]["Properties"]
+    assert "ManagedPolicyArns" not in role, "no AWSLambdaBasicExecutionRole: logs go to the own group only"
+    log_statements = [s for s in light.role_statements(function_name) if "logs:PutLogEvents" in s["Action"]]
+    assert log_statements == [
+        {
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]},
+        }
+    ]
+
+
+def test_engine_sizing(light):
+    props = light.function("engine")["Properties"]
+    assert props["Timeout"] == 50
+    assert "ReservedConcurrentExecutions" not in props
+
+
+def test_no_node_custom_resources(light):
+    """log_retention= and friends deploy Node.js custom resources that emulators never complete."""
+    custom = [t for t in (r["Type"] for r in light.resources.values()) if t.startswith("Custom::")]
+    assert custom == []
+    light.template.resource_count_is("AWS::CloudFormation::CustomResource", 0)
+    light.template.resource_properties_count_is(
+        "AWS::Lambda::Function", {"Runtime": Match.string_like_regexp("nodejs")}, 0
+    )

@@ -1,0 +1,93 @@
+"""Least privilege: who may touch the table, the engine, the WebSocket connections."""
+
+import json
+
+TABLE_WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+
+
+def _statements_on(light, function_name, needle):
+    return [s for s in light.role_statements(function_name) if needle in json.dumps(s["Resource"])]
+
+
+def test_tick_invokes_engine_only_and_never_touches_the_table(light):
+    ids = light.function_logical_ids()
+    assert not any(a.startswith("dynamodb:") for a in light.role_actions("tick"))
+    (table_id,) = light.resources_of_type("AWS::DynamoDB::Table")
+    assert _statements_on(light, "tick", table_id) == []
+    invoke = [s for s in light.role_statements("tick") if s["Action"] == "lambda:InvokeFunction"]
+    assert len(invoke) == 1
+    assert invoke[0]["Resource"] == [
+        {"Fn::GetAtt": [ids["engine"], "Arn"]},
+        {"Fn::Join": ["", [{"Fn::GetAtt": [ids["engine"], "Arn"]}, ":*"]]},
+    ]
+
+
+def test_only_tick_may_invoke_functions(light, function_name):
+    actions = light.role_actions(function_name)
+    if function_name == "tick":
+        assert "lambda:InvokeFunction" in actions
+    else:
+        assert not any(a.startswith("lambda:") for a in actions)
+
+
+def test_only_ws_and_broadcaster_manage_connections(light, function_name):
+    may_manage = "execute-api:ManageConnections" in light.role_actions(function_name)
+    assert may_manage == (function_name in {"ws", "broadcaster"})
+    if may_manage:
+        (statement,) = [
+            s for s in light.role_statements(function_name) if s["Action"] == "execute-api:ManageConnections"
+        ]
+        arn = "".join(p if isinstance(p, str) else json.dumps(p) for p in statement["Resource"]["Fn::Join"][1])
+        assert arn.endswith("/prod/*/@connections/*")
+
+
+def test_ops_can_only_probe_the_table(light):
+    (table_id,) = light.resources_of_type("AWS::DynamoDB::Table")
+    statements = _statements_on(light, "ops", table_id)
+    assert statements == [
+        {
+            "Action": ["dynamodb:DescribeTable", "dynamodb:GetItem"],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [table_id, "Arn"]},
+        }
+    ]
+    assert not TABLE_WRITE_ACTIONS & light.role_actions("ops")
+
+
+def test_broadcaster_reads_and_deletes_but_never_writes_items(light):
+    actions = light.role_actions("broadcaster")
+    assert {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:DeleteItem"} <= actions
+    assert not {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"} & actions
+
+
+def test_table_writers(light, function_name):
+    writes = "dynamodb:PutItem" in light.role_actions(function_name)
+    assert writes == (function_name in {"auth", "bots", "ws", "engine", "provision"})
+
+
+def test_jwt_secret_readers(light, function_name):
+    (secret_id,) = light.resources_of_type("AWS::SecretsManager::Secret")
+    reads = bool(_statements_on(light, function_name, secret_id))
+    assert reads == (function_name in {"auth", "bots", "ops", "ws", "provision"})
+
+
+def test_no_wildcard_action_anywhere_and_star_resource_only_where_unavoidable(light):
+    # X-Ray and dynamodb:ListStreams support no resource-level permissions; nothing else may use "*".
+    allowed_on_star = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams"}
+    documents = [p["Properties"]["PolicyDocument"] for p in light.resources_of_type("AWS::IAM::Policy").values()]
+    for role in light.resources_of_type("AWS::IAM::Role").values():
+        documents += [p["PolicyDocument"] for p in role["Properties"].get("Policies", [])]
+    for document in documents:
+        for statement in document["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not any("*" in action for action in actions), statement
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            if "*" in resources:
+                assert set(actions) <= allowed_on_star, statement
+
+
+def test_function_roles_trust_only_lambda(light, function_name):
+    role = light.resources[light.role_logical_id(function_name)]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
+    ]
