@@ -12,7 +12,7 @@ logger, metrics = Logger(), Metrics()
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics
 def handler(event, context):
-    delivered = runtime.realtime().broadcast(event.get("Records", []))
+    delivered = runtime.broadcaster().broadcast(event.get("Records", []))
     metrics.add_metric(name="EventsDelivered", unit="Count", value=delivered)
     # Delivery is best effort per connection (a client that misses an event re-reads over REST), so a
     # failing connection never makes the stream retry the whole batch.

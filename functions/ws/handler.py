@@ -14,7 +14,7 @@ logger = Logger()
 def handler(event, context):
     request = event.get("requestContext", {})
     route, connection_id = request.get("routeKey"), request.get("connectionId")
-    service = runtime.realtime()
+    service = runtime.sessions()
     if route == "$connect":
         token = (event.get("queryStringParameters") or {}).get("token")
         try:

@@ -30,9 +30,9 @@ from botfleet_infra.settings import PIP_PLATFORM, PYTHON_VERSION, BuildSettings
 #: Never-used fallback image (CDK requires one even when local bundling always succeeds).
 FALLBACK_IMAGE = DockerImage.from_registry(f"public.ecr.aws/sam/build-python{PYTHON_VERSION}")
 
-#: Bump when PipInstallBundler's output changes for the same requirements file: the deps layer's asset hash
-#: is computed from its inputs, so a cloud assembly that already holds that hash is not rebuilt.
-DEPS_LAYER_RECIPE_VERSION = "1"
+#: Bump when a layer bundler's output changes for the same inputs: layer asset hashes are computed from the
+#: inputs (sources, mode, platform), so a cloud assembly that already holds that hash is not rebuilt.
+LAYER_RECIPE_VERSION = "1"
 
 #: Files that never belong in a Lambda asset.
 ASSET_EXCLUDES = ["__pycache__", "*.pyc", "*.pyo", ".pytest_cache", "tests", "test_*.py", "*_test.py"]
@@ -139,7 +139,7 @@ class RequirementsOnlyBundler:
         return True
 
 
-def _bundled_asset(source: Path, bundler: object, asset_hash: str) -> lambda_.AssetCode:
+def _bundled_asset(source: Path, bundler: ILocalBundling, asset_hash: str) -> lambda_.AssetCode:
     return lambda_.Code.from_asset(
         str(source),
         # A custom hash keyed on the inputs (and the mode) lets CDK skip re-bundling when an asset with that
@@ -153,16 +153,18 @@ def _bundled_asset(source: Path, bundler: object, asset_hash: str) -> lambda_.As
 def core_layer_code(settings: BuildSettings) -> lambda_.AssetCode:
     """The `botfleet` package as `python/botfleet/...`, byte-compiled in FULL mode."""
     package_dir = settings.path("layers", "core", "botfleet")
-    fingerprint = FileSystem.fingerprint(str(package_dir), exclude=ASSET_EXCLUDES, extra_hash=settings.mode_name)
+    fingerprint = FileSystem.fingerprint(
+        str(package_dir),
+        exclude=ASSET_EXCLUDES,
+        extra_hash=f"{settings.mode_name}:{PYTHON_VERSION}:{LAYER_RECIPE_VERSION}",
+    )
     return _bundled_asset(package_dir, CopyPackageBundler(package_dir, byte_compile=not settings.light), fingerprint)
 
 
 def deps_layer_code(settings: BuildSettings) -> lambda_.AssetCode:
     """Third-party runtime dependencies: pip-installed for Lambda in FULL, a placeholder in LIGHT."""
     requirements_file = settings.path("layers", "deps", "requirements.txt")
-    extra = (
-        settings.mode_name if settings.light else f"full:{PIP_PLATFORM}:{PYTHON_VERSION}:{DEPS_LAYER_RECIPE_VERSION}"
-    )
+    extra = settings.mode_name if settings.light else f"full:{PIP_PLATFORM}:{PYTHON_VERSION}:{LAYER_RECIPE_VERSION}"
     fingerprint = FileSystem.fingerprint(str(requirements_file), extra_hash=extra)
     bundler = RequirementsOnlyBundler(requirements_file) if settings.light else PipInstallBundler(requirements_file)
     return _bundled_asset(requirements_file.parent, bundler, fingerprint)

@@ -62,7 +62,7 @@ class DataConstruct(Construct):
 
         self.jwt_secret = secretsmanager.Secret(
             self,
-            "JwtSigningSecret",
+            "JwtSecret",
             description="HMAC key that signs botfleet access tokens (JWT)",
             generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
             removal_policy=settings.stateful_removal_policy,

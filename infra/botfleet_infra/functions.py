@@ -132,9 +132,8 @@ class BotfleetFunction(Construct):
         nag.acknowledge(
             self.function,
             "L1",
-            "The runtime is pinned project-wide by the contract (docs/internals.md: python3.11; the deps layer "
-            "is built for it and the local cloud runs the same interpreter). Moving to a newer runtime is one "
-            "constant (settings.py) plus the dev venv's interpreter, a deliberate project-wide step.",
+            "python3.13 and python3.14 share the same AWS deprecation date (2029-06-30); 3.13 has the more "
+            "mature wheel ecosystem for the deps layer (settings.py explains the choice).",
         )
 
     def add_environment(self, key: str, value: str) -> None:

@@ -14,10 +14,12 @@ LIGHT_CONTEXT_KEY = "botfleet:light"
 #: Repository root: infra/botfleet_infra/settings.py -> three levels up.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-#: The Lambda runtime the whole project is pinned to (the deps layer is built for cp311, and the local
-#: cloud runs the handlers on the same interpreter version).
-PYTHON_VERSION = "3.11"
-RUNTIME = aws_lambda.Runtime.PYTHON_3_11
+#: The Lambda runtime. python3.13, not the dev machines' 3.11: AWS blocks creating python3.11 functions
+#: since 2026-07-31 (cfn-lint E2533, AWS's runtime lifecycle), and 3.13 shares 3.14's deprecation date
+#: (2029-06-30) with more mature wheels. The code is kept 3.11-compatible (pyproject requires-python) so
+#: the local cloud runs it on the dev interpreter; the deps layer is built for cp313 at synth.
+PYTHON_VERSION = "3.13"
+RUNTIME = aws_lambda.Runtime.PYTHON_3_13
 
 #: x86_64 rather than arm64: the deps layer contains compiled wheels (pydantic-core, argon2-cffi-bindings,
 #: cffi) and the local cloud runs the very same code on this x86_64 machine, so one architecture means one

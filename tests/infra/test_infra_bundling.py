@@ -1,6 +1,7 @@
 """Layer assets: what ends up under python/ in LIGHT, and how FULL would build the deps (offline checks)."""
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,10 @@ def test_function_assets_are_the_function_dirs_without_junk(light, function_name
     assert not list(asset.rglob("__pycache__")) and not list(asset.rglob("*.pyc"))
 
 
-def test_copy_bundler_byte_compiles_for_full(tmp_path):
+def test_copy_bundler_byte_compiles_for_full(tmp_path, monkeypatch):
+    # Compiles only when the synthesizing interpreter is the Lambda's version: pretend it is.
+    monkeypatch.setattr(bundling, "PYTHON_VERSION", f"{sys.version_info.major}.{sys.version_info.minor}")
+    tag = f"cpython-{sys.version_info.major}{sys.version_info.minor}"
     package = tmp_path / "src" / "pkg"
     (package / "__pycache__").mkdir(parents=True)
     (package / "__init__.py").write_text("VALUE = 1\n")
@@ -47,10 +51,20 @@ def test_copy_bundler_byte_compiles_for_full(tmp_path):
     out = tmp_path / "out"
     assert bundling.CopyPackageBundler(package, byte_compile=True).try_bundle(str(out))
     compiled = list((out / "python" / "pkg" / "__pycache__").iterdir())
-    assert [p.name for p in compiled] == ["__init__.cpython-311.pyc"]
+    assert [p.name for p in compiled] == [f"__init__.{tag}.pyc"]
     # UNCHECKED_HASH .pyc: flags word (bytes 4-8) has bit 0 (hash-based) set and bit 1 (check_source) clear.
     flags = int.from_bytes(compiled[0].read_bytes()[4:8], "little")
     assert flags == 0b01
+
+
+def test_no_bytecode_for_another_interpreter_version(tmp_path, monkeypatch):
+    monkeypatch.setattr(bundling, "PYTHON_VERSION", "2.7")
+    package = tmp_path / "src" / "pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("VALUE = 1\n")
+    with pytest.warns(UserWarning, match="not byte-compiled"):
+        bundling.CopyPackageBundler(package, byte_compile=True).try_bundle(str(tmp_path / "out"))
+    assert not (tmp_path / "out" / "python" / "pkg" / "__pycache__").exists()
 
 
 def test_pip_bundler_targets_the_lambda_platform(tmp_path, monkeypatch):
@@ -69,7 +83,7 @@ def test_pip_bundler_targets_the_lambda_platform(tmp_path, monkeypatch):
     assert bundling.PipInstallBundler(requirements).try_bundle(str(tmp_path))
     (command,) = calls
     assert command[command.index("--platform") + 1] == "manylinux2014_x86_64"
-    assert command[command.index("--python-version") + 1] == "3.11"
+    assert command[command.index("--python-version") + 1] == "3.13"
     assert "--only-binary=:all:" in command
     assert command[command.index("--target") + 1] == str(tmp_path / "python")
     # The Lambda runtime's own boto3/botocore must not be shadowed by the layer.

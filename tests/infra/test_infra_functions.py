@@ -25,7 +25,7 @@ def test_exactly_the_contract_functions(light):
 
 def test_function_runtime_handler_layers_tracing(light, function_name):
     props = light.function(function_name)["Properties"]
-    assert props["Runtime"] == "python3.11"
+    assert props["Runtime"] == "python3.13"
     assert props["Handler"] == "handler.handler"
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["Architectures"] == ["x86_64"]

@@ -12,10 +12,6 @@ CONTRACT_OUTPUTS = {"RestApiUrl", "WebSocketUrl", "TableName", "ProvisionFunctio
 
 #: cfn-lint rules ignored, each with its reason.
 CFN_LINT_IGNORED = {
-    # python3.11 is the contract's runtime (docs/internals.md). cfn-lint's schedule says AWS blocks creating
-    # python3.11 functions since 2026-07-31: a real-AWS deploy needs the project-wide runtime move flagged
-    # in infra/README.md. The emulated targets (local cloud, LocalStack) are unaffected.
-    "E2533",
     # CDK's Function always adds DependsOn on its role next to the GetAtt: redundant, harmless.
     "W3005",
 }

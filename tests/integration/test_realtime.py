@@ -6,7 +6,7 @@ import boto3
 import pytest
 
 from botfleet import runtime
-from botfleet.services.realtime import RealtimeService
+from botfleet.services.realtime import Broadcaster, WebSocketSessions
 from tests.integration.conftest import TABLE, FakePublisher, load_handler
 from tests.support.events import LambdaContext, ws_event
 
@@ -14,8 +14,10 @@ from tests.support.events import LambdaContext, ws_event
 @pytest.fixture
 def publisher(api, monkeypatch):
     fake = FakePublisher()
-    service = RealtimeService(runtime.auth(), runtime.connections(), fake, runtime.clock())
-    monkeypatch.setattr(runtime, "realtime", lambda: service)
+    sessions = WebSocketSessions(runtime.auth(), runtime.connections(), fake, runtime.clock())
+    broadcaster = Broadcaster(runtime.connections(), fake, runtime.clock())
+    monkeypatch.setattr(runtime, "sessions", lambda: sessions)
+    monkeypatch.setattr(runtime, "broadcaster", lambda: broadcaster)
     return fake
 
 

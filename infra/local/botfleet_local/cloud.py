@@ -10,6 +10,7 @@ seed_demo) through the stack's ProvisionFunctionName -> schedules start -> ready
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -126,6 +127,17 @@ class LocalCloud:
         if self._log_file:
             self._log_file.close()
             self._log_file = None
+
+    def recycle(self, function_name: str) -> None:
+        """Stop the function's workers, so that its next invocation is a cold start."""
+        self.pools[function_name].recycle()
+
+    def function_name(self, logical_prefix: str) -> str:
+        """The deployed name of the function whose logical id starts with `logical_prefix`."""
+        for name, pool in self.pools.items():
+            if pool.spec.logical_id.startswith(logical_prefix):
+                return name
+        raise KeyError(logical_prefix)
 
     def invoke(self, function_name: str, event: Any) -> InvokeResult:
         """Invoke a deployed function synchronously (the control plane and start-up use this)."""
@@ -267,10 +279,8 @@ class LocalCloud:
             if result.error:
                 log.warning("async invocation of %s failed: %s", function_name, result.payload[:300])
 
-        try:
+        with contextlib.suppress(RuntimeError):  # executor shut down: the cloud is stopping
             self._async.submit(run)
-        except RuntimeError:  # executor shut down: the cloud is stopping
-            pass
 
     def lambda_invoke(self, function_name: str, payload: bytes) -> tuple[bytes, bool, str]:
         result = self._invoke(function_name, payload)

@@ -41,6 +41,18 @@ from .workers import InvokeResult
 
 log = logging.getLogger("botfleet_local.gateway")
 
+
+class _DenialLogFilter(logging.Filter):
+    """uvicorn 0.54's websockets-sansio protocol sends a WebSocket denial response correctly but then
+    logs "ASGI callable returned without completing handshake" (it never marks the handshake done
+    on that path). A refused $connect is normal here, so drop that one message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "without completing handshake" not in record.getMessage()
+
+
+logging.getLogger("uvicorn.error").addFilter(_DenialLogFilter())
+
 Invoke = Callable[[str, bytes], InvokeResult]
 STAGE = "prod"
 
@@ -126,7 +138,7 @@ class RestRouter:
             parent.children.append(nodes[lid])
             return nodes[lid]
 
-        for lid, r in dep.resources("AWS::ApiGateway::Resource"):
+        for lid, _ in dep.resources("AWS::ApiGateway::Resource"):
             node_for(lid)
         for _lid, r in dep.resources("AWS::ApiGateway::Method"):
             props = r["Properties"]
@@ -157,7 +169,7 @@ class RestRouter:
 
     def owns(self, path: str) -> bool:
         first = path.strip("/").split("/", 1)[0]
-        return self.has_root_methods and first == "" or first in self.prefixes or any(
+        return (self.has_root_methods and first == "") or first in self.prefixes or any(
             c.part.startswith("{") for root in self.roots for c in root.children)
 
     def _candidates(self, node: RestNode, segs: list[str], i: int, params: dict) -> Iterator[tuple]:
@@ -254,7 +266,7 @@ def _select_route(api: WsApi, body: str) -> str:
         try:
             value: Any = json.loads(body)
             for key in expr[len("$request.body."):].split("."):
-                value = value[key] if isinstance(value, dict) else None
+                value = value.get(key) if isinstance(value, dict) else None
         except (ValueError, TypeError):
             value = None
         if isinstance(value, str) and value in api.routes:
@@ -558,8 +570,9 @@ class Gateway:
                 await conn.ws.close(code=1000)
             return Response(b"", status_code=204)
         iso = lambda t: datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")  # noqa: E731
-        return JSONResponse({"ConnectedAt": iso(conn.connected_at), "LastActiveAt": iso(conn.last_active),
-                             "Identity": {"SourceIp": conn.source_ip, "UserAgent": conn.user_agent}})
+        # The wire names (lowerCamel) that botocore maps to ConnectedAt / Identity / LastActiveAt.
+        return JSONResponse({"connectedAt": iso(conn.connected_at), "lastActiveAt": iso(conn.last_active),
+                             "identity": {"sourceIp": conn.source_ip, "userAgent": conn.user_agent}})
 
     # control plane ---------------------------------------------------------------------------
     async def fire_schedule(self, request: Request) -> Response:

@@ -13,6 +13,7 @@ invocation: READY comes sooner, and the first call pays the cold start as in AWS
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -100,7 +101,7 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
         # delayed ACK add ~40 ms to every invocation.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - signature from the base
+    def log_message(self, format: str, *args) -> None:
         pass
 
     def _reply(self, status: int, body: bytes = b'{"status":"OK"}', headers: dict | None = None) -> None:
@@ -265,17 +266,18 @@ class Worker:
         t0 = time.monotonic()
         self.server.inbox.put(inv)
         # Init (process start + imports) is not part of the function timeout, as in Lambda.
+        # (The result is set before the kill: the watcher would otherwise report an exit error.)
         if not inv.picked.wait(INIT_GRACE_SECONDS) and not inv.done.is_set():
-            self.kill()
             inv.finish(InvokeResult(payload=_error_payload(
                 "Runtime.InitTimeout", f"worker did not start within {INIT_GRACE_SECONDS:.0f} s"),
                 error=True, error_type="Runtime.InitTimeout"))
-        if not inv.done.wait(self.spec.timeout + 0.05):
             self.kill()
+        if not inv.done.wait(self.spec.timeout + 0.05):
             inv.finish(InvokeResult(payload=_error_payload(
                 "Sandbox.Timedout",
                 f"RequestId: {inv.request_id} Error: Task timed out after {self.spec.timeout:.2f} seconds",
                 inv.request_id), error=True, error_type="Sandbox.Timedout"))
+            self.kill()
         result = inv.result or InvokeResult(payload=b"null")
         result.cold = cold
         result.duration_ms = (time.monotonic() - t0) * 1000
@@ -285,10 +287,8 @@ class Worker:
 
     def kill(self) -> None:
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -359,6 +359,13 @@ class FunctionPool:
             return w.invoke(payload)
         finally:
             self._release(w)
+
+    def recycle(self) -> None:
+        """Kill the idle workers (busy ones finish their invocation, then are replaced)."""
+        with self._cond:
+            idle, self._idle = self._idle, []
+            for w in idle:
+                self._forget(w)
 
     @property
     def size(self) -> int:

@@ -112,11 +112,24 @@ def engine():
 
 
 @_component
-def realtime():
+def publisher():
     from botfleet.adapters.websocket import ApiGatewayPublisher
-    from botfleet.services.realtime import RealtimeService
 
-    return RealtimeService(auth(), connections(), ApiGatewayPublisher(settings().ws_callback_url), clock())
+    return ApiGatewayPublisher(settings().ws_callback_url)
+
+
+@_component
+def sessions():
+    from botfleet.services.realtime import WebSocketSessions
+
+    return WebSocketSessions(auth(), connections(), publisher(), clock())
+
+
+@_component
+def broadcaster():
+    from botfleet.services.realtime import Broadcaster
+
+    return Broadcaster(connections(), publisher(), clock())
 
 
 def reset() -> None:

@@ -20,7 +20,9 @@ TOPICS = ("trades", "bots", "quarantine", "training", "metrics")
 CONNECTION_TTL = timedelta(hours=2)  # API Gateway closes WebSocket connections after 2 h anyway
 
 
-class RealtimeService:
+class WebSocketSessions:
+    """The ws function: authenticate at connect, remember the connection, answer ping and subscribe."""
+
     def __init__(self, auth: AuthService, connections: Any, publisher: ConnectionPublisher, clock: Clock):
         self.auth = auth
         self.connections = connections
@@ -58,7 +60,17 @@ class RealtimeService:
             return {"type": "subscribed", "data": {"topics": sorted(set(topics))}, "ts": iso(self.clock.now())}
         return _error("unknown_action", f"unknown action {action!r}; use ping or subscribe")
 
-    # --- broadcasting table changes --------------------------------------------------------------
+
+
+class Broadcaster:
+    """The broadcaster function: table changes → events on their owners' subscribed connections.
+    Needs no signing key: it never authenticates anyone, it only reads who is connected."""
+
+    def __init__(self, connections: Any, publisher: ConnectionPublisher, clock: Clock):
+        self.connections = connections
+        self.publisher = publisher
+        self.clock = clock
+
     def broadcast(self, records: list[dict[str, Any]]) -> int:
         """Turn stream records into events and deliver each to its owner's subscribed connections.
         Returns the number of messages delivered. Gone connections are removed."""
