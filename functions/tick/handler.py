@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger, Metrics
 
 from botfleet import runtime
 from botfleet.adapters.invoker import LambdaEngineInvoker
-from botfleet.clock import iso
+from botfleet.clock import iso, parse_iso
 from botfleet.services.trading import fan_out
 
 logger, metrics = Logger(), Metrics()
@@ -17,7 +17,9 @@ logger, metrics = Logger(), Metrics()
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics
 def handler(event, context):
-    tick_id = event.get("time") or iso(runtime.clock().now())
+    # Canonical form (milliseconds, Z): tick ids are compared as strings for idempotency, and EventBridge's
+    # "2026-11-24T10:00:00Z" would otherwise sort after "2026-11-24T10:00:00.500Z".
+    tick_id = iso(parse_iso(event["time"])) if event.get("time") else iso(runtime.clock().now())
     settings = runtime.settings()
     shards = fan_out(LambdaEngineInvoker(settings.engine_function_name), tick_id, settings.tick_shards)
     metrics.add_metric(name="Ticks", unit="Count", value=1)

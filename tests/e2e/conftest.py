@@ -13,18 +13,20 @@ import pytest
 from botfleet_local.cloud import LocalCloud
 
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN_EMAIL, ADMIN_PASSWORD = "admin@botfleet.test", "admin pass 12345"
+ADMIN_EMAIL, ADMIN_PASSWORD = "root@botfleet.test", "e2e admin passphrase 7"
 _emails = itertools.count()
 
 
-@pytest.fixture(scope="session")
+# Module scope: LocalCloud runs moto in-process, and two clouds alive at once in one process would share
+# moto's global backends. pytest runs modules one after another, so each module gets a cloud to itself.
+@pytest.fixture(scope="module")
 def cloud():
     with LocalCloud(str(ROOT), port=0, tick_seconds=0, admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD,
                     quiet=True) as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def http(cloud):
     with httpx.Client(base_url=cloud.url, timeout=30) as client:
         yield client
@@ -79,6 +81,38 @@ def move_market(http, exchange, symbol, pct):
 def ws_url(http, token):
     config = http.get("/api/config").json()
     return f"{config['ws_url']}?token={token}"
+
+
+def tick_function(cloud) -> str:
+    """The deployed name of the tick function, as an operator finds it with the Lambda API."""
+    import boto3
+
+    functions = boto3.client("lambda", endpoint_url=cloud.moto.url, region_name=cloud.region).list_functions()
+    (name,) = [f["FunctionName"] for f in functions["Functions"] if "Tick" in f["FunctionName"]]
+    return name
+
+
+def wait_for(probe, timeout=10.0, interval=0.05):
+    """Poll `probe` until it returns something truthy (the engine runs asynchronously after the tick)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)
+
+
+def read_secret(cloud, name_fragment: str) -> str:
+    """What an operator with AWS credentials can do: read a stack secret (here from the emulated account)."""
+    import boto3
+
+    secrets = boto3.client("secretsmanager", endpoint_url=cloud.moto.url, region_name=cloud.region)
+    for secret in secrets.list_secrets()["SecretList"]:
+        if name_fragment in secret["Name"]:
+            return secrets.get_secret_value(SecretId=secret["ARN"])["SecretString"]
+    raise LookupError(name_fragment)
 
 
 def decode(message: str | bytes) -> dict:

@@ -10,7 +10,7 @@ from decimal import Decimal as D
 import pytest
 import websockets
 
-from tests.e2e.conftest import decode, fire, move_market, ws_url
+from tests.e2e.conftest import decode, fire, move_market, read_secret, tick_function, wait_for, ws_url
 
 BOT = {"name": "e2e trend", "exchange": "luno", "symbol": "BTC/ZAR", "strategy": "sma_cross",
        "params": {"fast": 2, "slow": 3}, "mode": "paper", "capital": "50000"}
@@ -64,15 +64,32 @@ def test_register_login_create_tick_trade_rest_and_websocket(http, new_user):
     assert registered.get("/api/trades?exchange=luno").json()["items"][0]["id"] == rest["id"]
 
 
-def test_a_tick_fired_twice_at_once_fills_once(http, new_user):
+def test_a_redelivered_tick_event_fills_once(http, new_user, cloud):
+    """EventBridge may deliver a scheduled event more than once: the same event must not trade twice."""
+    import json
+
+    import boto3
+
     trader = new_user()
     bot = trader.post("/api/bots", {**BOT, "capital": "40000"}).json()
     move_market(http, "luno", "BTC/ZAR", 4)
-    fire(http)
-    fills = trader.get(f"/api/bots/{bot['id']}/trades").json()["items"]
-    assert len(fills) == 1
-    fire(http)  # a later tick: already long, no second buy
-    assert len(trader.get(f"/api/bots/{bot['id']}/trades").json()["items"]) == 1
+    lam = boto3.client("lambda", endpoint_url=cloud.moto.url, region_name=cloud.region)
+    from datetime import UTC, datetime
+
+    at = datetime.now(UTC).replace(microsecond=0)
+    event = {"version": "0", "id": "evt-1", "detail-type": "Scheduled Event", "source": "aws.events",
+             "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": cloud.region, "resources": [], "detail": {}}
+    for _ in range(3):  # the same event, three deliveries
+        reply = lam.invoke(FunctionName=tick_function(cloud), Payload=json.dumps(event).encode())
+        assert "FunctionError" not in reply, reply["Payload"].read()
+
+    def fills():
+        return trader.get(f"/api/bots/{bot['id']}/trades").json()["items"]
+
+    assert len(wait_for(fills)) == 1
+    time.sleep(1.0)  # let every shard of every delivery finish: still exactly one fill
+    (fill,) = fills()
+    assert fill["tick_id"] == at.strftime("%Y-%m-%dT%H:%M:%S.000Z") and fill["side"] == "buy"
 
 
 @pytest.mark.parametrize("token", [None, "", "not-a-jwt", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."])
@@ -92,7 +109,7 @@ def test_websocket_refuses_expired_and_revoked_tokens(http, new_user, cloud):
     import jwt
 
     trader = new_user()
-    secret = cloud.read_secret("JwtSecret")
+    secret = read_secret(cloud, "JwtSecret")
     now = int(time.time())
     expired = jwt.encode({"iss": "botfleet", "sub": trader.user["id"], "role": "user", "tv": 0,
                           "iat": now - 7200, "exp": now - 3600}, secret, algorithm="HS256")

@@ -90,3 +90,21 @@ def test_tick_fans_out_one_async_invoke_per_shard():
     assert fan_out(invoker, "t1", 4) == 4
     assert invoker.calls == [("t1", 0), ("t1", 1), ("t1", 2), ("t1", 3)]
     assert parse_iso("2026-11-24T10:00:00Z").year == 2026
+
+
+def test_tick_ids_are_canonical_so_they_order_as_strings(aws, monkeypatch):
+    class RecordingInvoker:
+        calls: list = []
+
+        def __init__(self, name):
+            pass
+
+        def run_shard_async(self, tick_id, shard):
+            self.calls.append(tick_id)
+
+    tick = load_handler("tick")
+    monkeypatch.setattr(tick, "LambdaEngineInvoker", RecordingInvoker)
+    reply = tick.handler({"time": "2026-11-24T10:00:00Z", "detail-type": "Scheduled Event"}, LambdaContext())
+    assert reply["tick_id"] == "2026-11-24T10:00:00.000Z"
+    assert "2026-11-24T10:00:00.000Z" < "2026-11-24T10:00:00.500Z"
+    assert set(RecordingInvoker.calls) == {"2026-11-24T10:00:00.000Z"}

@@ -39,6 +39,18 @@ DEMO_EMAIL = "demo@botfleet.local"
 DEFAULT_ADMIN_EMAIL = "admin@botfleet.local"
 
 
+def _generated_password() -> str:
+    """Random, and always within the password policy (length, letters mixed with digits/symbols)."""
+    return f"{secrets.token_urlsafe(12)}-{secrets.randbelow(900) + 100}"
+
+
+def _json_or_none(payload: bytes) -> object:
+    try:
+        return json.loads(payload)
+    except ValueError:
+        return None
+
+
 def _error_result(error_type: str, message: str) -> InvokeResult:
     return InvokeResult(payload=json.dumps({"errorType": error_type, "errorMessage": message}).encode(),
                         error=True, error_type=error_type)
@@ -58,10 +70,10 @@ class LocalCloud:
         self.time_scale = float(time_scale) if time_scale else 1.0
         self.admin_email = admin_email or os.environ.get("BOTFLEET_ADMIN_EMAIL") or DEFAULT_ADMIN_EMAIL
         self.admin_password = (admin_password or os.environ.get("BOTFLEET_ADMIN_PASSWORD")
-                               or secrets.token_urlsafe(12))
+                               or _generated_password())
         self.demo = demo
         self.demo_email = DEMO_EMAIL
-        self.demo_password = demo_password or os.environ.get("BOTFLEET_DEMO_PASSWORD") or secrets.token_urlsafe(9)
+        self.demo_password = demo_password or os.environ.get("BOTFLEET_DEMO_PASSWORD") or _generated_password()
         self.app_command = app_command
         self.quiet = quiet
         self.stack_name = stack_name
@@ -82,6 +94,7 @@ class LocalCloud:
         self._log_lock = threading.Lock()
         self._log_file: Any = None
         self._started = False
+        self._stopping = False
 
     # --- public ---------------------------------------------------------------------------------
     @property
@@ -106,6 +119,7 @@ class LocalCloud:
         return self
 
     def stop(self) -> None:
+        self._stopping = True
         if self.schedules:
             self.schedules.stop()
         self._stop_executions()
@@ -169,6 +183,7 @@ class LocalCloud:
                                   watched=self.watched)
             t = self._mark("synth", t)
             moto_started.result()
+            t = self._mark("moto_wait", t)
         self.timings["synthesized"] = float(assembly.synthesized)
 
         deployer = Deployer(assembly, endpoint_url=self.moto.url, region=self.region, account_id=ACCOUNT_ID,
@@ -225,8 +240,13 @@ class LocalCloud:
             calls.append({"action": "seed_demo", "email": self.demo_email, "password": self.demo_password})
         for event in calls:
             result = self.invoke(fn, event)
-            if result.error:
-                log.warning("provision %s failed: %s", event["action"], result.payload[:500])
+            # The provision function answers {"ok": false, "error": {...}} for a refused request (e.g. a
+            # password the policy rejects): starting without the admin the user asked for would only
+            # surface later as a puzzling 401, so stop here and say why.
+            reply = _json_or_none(result.payload)
+            if result.error or (isinstance(reply, dict) and reply.get("ok") is False):
+                detail = reply.get("error", reply) if isinstance(reply, dict) else result.payload[:500]
+                raise RuntimeError(f"start-up step {event['action']} failed: {detail}")
 
     def _rewrite_url(self, value: str) -> str:
         """Point execute-api URLs of the stack's APIs at this machine's port."""
@@ -276,7 +296,7 @@ class LocalCloud:
     def _invoke_async(self, function_name: str, payload: bytes) -> None:
         def run() -> None:
             result = self._invoke(function_name, payload)
-            if result.error:
+            if result.error and not self._stopping:  # workers killed by stop() are not news
                 log.warning("async invocation of %s failed: %s", function_name, result.payload[:300])
 
         with contextlib.suppress(RuntimeError):  # executor shut down: the cloud is stopping

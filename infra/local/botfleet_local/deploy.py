@@ -41,6 +41,9 @@ BOOTSTRAP_QUALIFIER = "hnb659fds"
 SECRET = "AWS::SecretsManager::Secret"
 # Dropped without emulation; a warning names them. Node.js custom resources never finish here.
 _CUSTOM_TYPES = ("AWS::CloudFormation::CustomResource",)
+# Dropped types whose absence changes nothing a local run can observe (logged at INFO, not WARNING):
+# EventInvokeConfig only sets async retries/age, which the local async queue does not emulate anyway.
+_HARMLESS = {"AWS::CDK::Metadata", "AWS::Lambda::EventInvokeConfig"}
 
 
 @dataclass
@@ -311,8 +314,9 @@ class Deployer:
                 local[lid] = {"Ref": rid, "Id": rid, f"{rtype.rsplit(':', 1)[1]}Id": rid}
             elif rtype.startswith("Custom::") or rtype in _CUSTOM_TYPES or rtype not in supported:
                 local[lid] = {"Ref": lid}
-                if not rtype.startswith("AWS::ApiGateway::") and rtype != "AWS::CDK::Metadata":
-                    log.warning("not emulated locally, dropped: %s (%s)", lid, rtype)
+                if not rtype.startswith("AWS::ApiGateway::"):
+                    level = logging.INFO if rtype in _HARMLESS else logging.WARNING
+                    log.log(level, "not emulated locally, dropped: %s (%s)", lid, rtype)
             else:
                 continue
             dropped[lid] = rtype
@@ -329,7 +333,7 @@ class Deployer:
                 else:
                     res.pop("DependsOn")
         template = _substitute(template, local)
-        _moto_shims(resources)
+        _moto_shims(template.get("Resources", {}))
         for name, out in list(template.get("Outputs", {}).items()):
             if any(r in dropped for r in referenced_ids(out.get("Value"))):
                 template["Outputs"].pop(name)  # cannot happen after substitution, but never fail on it

@@ -163,14 +163,6 @@ class RestRouter:
                 headers={k.rsplit(".", 1)[-1]: str(v).strip("'")
                          for k, v in (props.get("ResponseParameters") or {}).items()},
                 template=tpl.get("application/json") or next(iter(tpl.values()), None))
-        # The first path segments the REST API owns; other paths are static files.
-        self.prefixes = {c.part for root in self.roots for c in root.children}
-        self.has_root_methods = any(root.methods for root in self.roots)
-
-    def owns(self, path: str) -> bool:
-        first = path.strip("/").split("/", 1)[0]
-        return (self.has_root_methods and first == "") or first in self.prefixes or any(
-            c.part.startswith("{") for root in self.roots for c in root.children)
 
     def _candidates(self, node: RestNode, segs: list[str], i: int, params: dict) -> Iterator[tuple]:
         if i == len(segs):
@@ -308,11 +300,14 @@ class Gateway:
         path = request.url.path
         if path.startswith("/_local/") or path == "/_local":
             return _error(404, "not_found", f"no control-plane route {request.method} {path}")
-        if not self.rest.owns(path) and self.static is not None and request.method in ("GET", "HEAD"):
-            return await self._static(request)
         matched = self.rest.match(request.method, path)
         if matched is None:
-            return self._gateway_error("MISSING_AUTHENTICATION_TOKEN", 404,
+            # Not an API route: the dashboard's files (in AWS, CloudFront in front of S3 and the API).
+            if self.static is not None and request.method in ("GET", "HEAD"):
+                response = await self._static(request)
+                if response is not None:
+                    return response
+            return self._gateway_error("MISSING_AUTHENTICATION_TOKEN", 404, "Missing Authentication Token",
                                        f"no route for {request.method} {path}")
         node, method, params = matched
         body = await request.body()
@@ -324,25 +319,34 @@ class Gateway:
         result = await self.invoke(method.function, event)
         return self._proxy_response(result, event["requestContext"]["requestId"])
 
-    async def _static(self, request: Request) -> Response:
+    async def _static(self, request: Request) -> Response | None:
         try:
-            return await self.static.get_response(request.url.path, request.scope)
+            return await self.static.get_response(self.static.get_path(request.scope), request.scope)
         except Exception:  # starlette raises HTTPException(404) for a missing file
-            return _error(404, "not_found", f"no such file {request.url.path}")
+            return None
 
-    def _gateway_error(self, response_type: str, default_status: int, message: str) -> Response:
-        gr = self.rest.gateway_responses.get(response_type) or self.rest.gateway_responses.get("DEFAULT_4XX")
+    def _gateway_error(self, response_type: str, status: int, message: str, detail: str = "") -> Response:
+        """An error API Gateway itself produces, shaped by the template's GatewayResponses if any.
+
+        Without a matching GatewayResponse: an unknown route is the JSON 404 of the API contract,
+        a 5xx is API Gateway's own `{"message": ...}`."""
+        fallback = "DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX"
+        gr = self.rest.gateway_responses.get(response_type) or self.rest.gateway_responses.get(fallback)
+        request_id = str(uuid.uuid4())
         if gr is None:
-            return _error(default_status, "not_found", message)
-        status = gr.status or (403 if response_type == "MISSING_AUTHENTICATION_TOKEN" else default_status)
-        text = gr.template or json.dumps({"message": "Missing Authentication Token"})
-        subst = {"$context.error.messageString": json.dumps("Missing Authentication Token"),
-                 "$context.error.message": "Missing Authentication Token",
+            if status >= 500:
+                return JSONResponse({"message": message}, status_code=status,
+                                    headers={"x-amzn-RequestId": request_id, "x-amzn-ErrorType": response_type})
+            return _error(status, "not_found", detail or message)
+        text = gr.template or json.dumps({"message": message})
+        subst = {"$context.error.messageString": json.dumps(message),
+                 "$context.error.message": message,
                  "$context.error.responseType": response_type,
-                 "$context.requestId": str(uuid.uuid4())}
+                 "$context.requestId": request_id}
         for k, v in subst.items():
             text = text.replace(k, v)
-        return Response(text, status_code=status, media_type="application/json", headers=gr.headers)
+        return Response(text, status_code=gr.status or status, media_type="application/json",
+                        headers={**gr.headers, "x-amzn-RequestId": request_id})
 
     def _mock(self, method: RestMethod) -> Response:
         # CORS preflight methods are MOCK integrations: answer with the first integration response.
@@ -403,9 +407,9 @@ class Gateway:
         }
 
     def _proxy_response(self, result: InvokeResult, request_id: str) -> Response:
-        bad = JSONResponse({"message": "Internal server error"}, status_code=502,
-                           headers={"x-amzn-RequestId": request_id,
-                                    "x-amzn-ErrorType": "InternalServerErrorException"})
+        # A failed invocation or a malformed proxy response: 502 "Internal server error" (shaped by a
+        # DEFAULT_5XX GatewayResponse when the template has one, as in API Gateway).
+        bad = self._gateway_error("DEFAULT_5XX", 502, "Internal server error")
         if result.error:
             log.warning("function error: %s", result.payload[:500])
             return bad
@@ -422,6 +426,8 @@ class Gateway:
             content = base64.b64decode(body)
         else:
             content = (body if isinstance(body, str) else json.dumps(body)).encode()
+        if status in (204, 304) or status < 200:
+            content = b""  # HTTP forbids a body on these (API Gateway drops it too)
         resp = Response(content, status_code=status)
         pairs: list[tuple[str, str]] = []
         for k, v in (out.get("headers") or {}).items():

@@ -69,10 +69,14 @@ _lock = threading.Lock()
 
 
 def activate(hooks: Hooks | None) -> None:
-    """Route the patched moto code to `hooks` (None: back to moto's own behaviour)."""
+    """Route the patched moto code to `hooks` (None: back to moto's own behaviour).
+
+    The method patches stay installed but are inert without hooks; the two Step Functions globals
+    are restored, so other tests in the same process (mock_aws) see moto's defaults again."""
     global _hooks
     install()
     _hooks = hooks
+    set_sfn_execution(hooks is not None)
 
 
 def install() -> None:
@@ -174,6 +178,23 @@ def _patch_events() -> None:
 
 # --- 5 + 6: Step Functions -----------------------------------------------------------------------
 
+_sfn_originals: dict[str, Any] = {}
+
+
+def set_sfn_execution(on: bool) -> None:
+    """Executing Step Functions backend + config on (before deploying a template) or back to moto's."""
+    import moto.stepfunctions.models as sfn_models
+    from moto.core.config import default_user_config
+
+    cfg = default_user_config.setdefault("stepfunctions", {})
+    if on:
+        cfg["execute_state_machine"] = True
+        sfn_models.stepfunctions_backends = _sfn_originals["parser_backends"]
+    else:
+        cfg["execute_state_machine"] = _sfn_originals["execute"]
+        sfn_models.stepfunctions_backends = _sfn_originals["backends"]
+
+
 class _ScaledTime:
     """Stands in for the `time` module inside the retrier: only `sleep` is scaled."""
 
@@ -199,8 +220,9 @@ def _patch_stepfunctions() -> None:
     )
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-    default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
-    sfn_models.stepfunctions_backends = stepfunctions_parser_backends
+    _sfn_originals.update(
+        backends=sfn_models.stepfunctions_backends, parser_backends=stepfunctions_parser_backends,
+        execute=default_user_config.get("stepfunctions", {}).get("execute_state_machine", False))
 
     def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
         # moto's version waits on the execution's stop event, re-entering on spurious wake-ups;

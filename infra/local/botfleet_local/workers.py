@@ -158,6 +158,11 @@ class _RuntimeApiServer(ThreadingHTTPServer):
         self.current: _Invocation | None = None
         self.closed = False
 
+    def handle_error(self, request, client_address) -> None:
+        # A killed worker (timeout, stop) resets its keep-alive connection: expected, not worth a traceback.
+        if not isinstance(sys.exc_info()[1], (ConnectionError, OSError)):
+            super().handle_error(request, client_address)
+
     def next_invocation(self) -> _Invocation | None:
         inv = self.inbox.get()
         if inv is not None:

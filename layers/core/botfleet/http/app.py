@@ -23,10 +23,12 @@ logger = Logger()
 
 
 def json_response(status: int, body: Any = None, headers: dict[str, str] | None = None) -> Response:
+    if body is None:  # e.g. 204: no body at all (powertools would serialize None as "null")
+        return Response(status_code=status, body="", headers=headers or {})
     return Response(
         status_code=status,
         content_type="application/json",
-        body=None if body is None else json.dumps(body, separators=(",", ":")),
+        body=json.dumps(body, separators=(",", ":")),
         headers=headers or {},
     )
 
