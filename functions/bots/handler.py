@@ -1,4 +1,5 @@
-"""REST: /api/bots, /api/trades, /api/strategies — bots for their owner, fills, strategy families."""
+"""REST: /api/bots, /api/trades, /api/strategies, /api/capital, /api/portfolio — bots for their owner,
+their fills and events, capital injections and the portfolio, strategy families."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, S
 from botfleet import runtime
 from botfleet.domain.strategies import STRATEGIES
 from botfleet.http import Caller, json_response, make_resolver, page_view
-from botfleet.views import bot_view, trade_view
+from botfleet.views import bot_view, event_view, trade_view
 
 logger, metrics = Logger(), Metrics()
 app = make_resolver()
@@ -31,6 +32,15 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 ParamValue = StrictInt | StrictStr
 
 
+class RiskBody(BaseModel):
+    """Circuit breakers; absent limits take the defaults (20 % drawdown, 10 % daily loss, 5 losses in a row)."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_drawdown_pct: Amount | None = None
+    daily_loss_pct: Amount | None = None
+    max_consecutive_losses: StrictInt | None = None
+
+
 class CreateBotBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(max_length=200)
@@ -40,13 +50,29 @@ class CreateBotBody(BaseModel):
     params: dict[str, ParamValue] | None = None
     mode: Literal["paper", "live"] = "paper"
     capital: Amount
+    risk: RiskBody | None = None
+    order_type: Literal["market", "limit"] | None = None
+    limit_offset_bps: Amount | None = None
+    limit_ttl_ticks: StrictInt | None = None
 
 
 class UpdateBotBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, max_length=200)
     params: dict[str, ParamValue] | None = None
-    capital: Amount | None = None
+    capital: Amount | None = Field(default=None, description="a new allocation: the difference is recorded as "
+                                                               "a deposit or withdrawal (never P&L)")
+    risk: RiskBody | None = None
+    order_type: Literal["market", "limit"] | None = None
+    limit_offset_bps: Amount | None = None
+    limit_ttl_ticks: StrictInt | None = None
+
+
+class InjectionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bot_id: str
+    amount: Amount
+    kind: Literal["deposit", "withdrawal"]
 
 
 @app.get("/api/bots")
@@ -55,9 +81,16 @@ def list_bots(caller: Caller, limit: Limit = 50, cursor: Annotated[str | None, Q
     return page_view([bot_view(bot) for bot in bots], next_cursor)
 
 
+def _dump(body: BaseModel) -> dict[str, Any]:
+    values = body.model_dump()
+    if values.get("risk") is not None:
+        values["risk"] = {key: value for key, value in values["risk"].items() if value is not None}
+    return values
+
+
 @app.post("/api/bots", responses={201: {"description": "bot created (running)"}})
 def create_bot(caller: Caller, body: Annotated[CreateBotBody, Body()]):
-    bot = runtime.bot_service().create(caller, body.model_dump())
+    bot = runtime.bot_service().create(caller, _dump(body))
     metrics.add_metric(name="BotsCreated", unit="Count", value=1)
     return json_response(201, bot_view(bot))
 
@@ -69,7 +102,13 @@ def get_bot(caller: Caller, bot_id: str):
 
 @app.patch("/api/bots/<bot_id>")
 def update_bot(caller: Caller, bot_id: str, body: Annotated[UpdateBotBody, Body()]):
-    return bot_view(runtime.bot_service().update(caller, bot_id, body.model_dump()))
+    changes = _dump(body)
+    service = runtime.bot_service()
+    if changes.get("capital") is not None:
+        # A new allocation is a capital flow of the difference, recorded like any injection (validated, and
+        # refused when the bot hasn't that much free cash, before anything else is written).
+        runtime.capital().reallocate(caller, bot_id, changes["capital"])
+    return bot_view(service.update(caller, bot_id, changes))
 
 
 @app.delete("/api/bots/<bot_id>", responses={204: {"description": "bot deleted"}})
@@ -94,6 +133,39 @@ for _action in ("start", "pause", "resume", "stop"):
 def bot_trades(caller: Caller, bot_id: str, limit: Limit = 50, cursor: Annotated[str | None, Query()] = None):
     items, next_cursor = runtime.bot_service().trades(caller, bot_id, limit, cursor)
     return page_view([trade_view(item) for item in items], next_cursor)
+
+
+@app.get("/api/bots/<bot_id>/events")
+def bot_events(caller: Caller, bot_id: str, limit: Limit = 50, cursor: Annotated[str | None, Query()] = None):
+    """What happened to the bot: rejected orders (with the exchange rule), risk and sanity pauses, expiries."""
+    items, next_cursor = runtime.bot_service().events(caller, bot_id, limit, cursor)
+    return page_view([event_view(item) for item in items], next_cursor)
+
+
+@app.get("/api/trades/summary")
+def trades_summary(caller: Caller):
+    """Per exchange and quote currency: trade count, volume, fees (valued in quote), realized P&L."""
+    return {"items": runtime.bot_service().trade_summary(caller)}
+
+
+@app.get("/api/capital/injections")
+def list_injections(caller: Caller, bot_id: Annotated[str | None, Query()] = None, limit: Limit = 50,
+                    cursor: Annotated[str | None, Query()] = None):
+    items, next_cursor = runtime.capital().list(caller, bot_id, limit, cursor)
+    return page_view(items, next_cursor)
+
+
+@app.post("/api/capital/injections", responses={201: {"description": "capital moved; P&L unchanged"}})
+def create_injection(caller: Caller, body: Annotated[InjectionBody, Body()]):
+    key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get("idempotency-key")
+    injection = runtime.capital().inject(caller, body.bot_id, body.amount, body.kind, key)
+    return json_response(201, injection)
+
+
+@app.get("/api/portfolio")
+def portfolio(caller: Caller):
+    """Per bot and per quote currency: cash, position, equity, realized/unrealized P&L, net injections."""
+    return runtime.capital().portfolio(caller)
 
 
 @app.get("/api/trades")

@@ -65,7 +65,7 @@ class ApiConstruct(Construct):
             "Bots",
             FunctionSpec(
                 name="bots",
-                description="REST /api/bots, /api/trades, /api/strategies: bot CRUD and lifecycle, trades",
+                description="REST /api/bots, /api/trades, /api/capital, /api/portfolio, /api/strategies",
                 memory_mb=512,
                 timeout=Duration.seconds(15),
                 environment={"TICK_SHARDS": str(TICK_SHARDS)},
@@ -210,11 +210,12 @@ class ApiConstruct(Construct):
 
         route_tree(api.add_resource("auth"), self.auth)
 
-        for collection in ("bots", "trades"):
+        for collection in ("bots", "trades", "capital"):
             resource = api.add_resource(collection)
             route(resource, self.bots)
             route_tree(resource, self.bots)
         route(api.add_resource("strategies"), self.bots)
+        route(api.add_resource("portfolio"), self.bots)
 
         route(api.add_resource("health"), self.ops)
         route(api.add_resource("config"), self.ops)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any, Protocol
 
 from botfleet.domain.bots import Bot
-from botfleet.domain.market import MarketState
-from botfleet.domain.paper import Fill
+from botfleet.domain.market import MarketState, OrderBook
 
 
 class PasswordHasher(Protocol):
@@ -28,15 +29,29 @@ class BotRepository(Protocol):
     def create(self, bot: Bot) -> None: ...
     def get(self, owner_id: str, bot_id: str) -> Bot | None: ...
     def list_for_owner(self, owner_id: str, limit: int, cursor: str | None) -> tuple[list[Bot], str | None]: ...
-    def save(self, bot: Bot, *, expected_status: str | None = None) -> None: ...
+    def save(self, bot: Bot) -> Bot: ...
     def delete(self, bot: Bot) -> None: ...
     def running_in_shard(self, shard: int) -> list[Bot]: ...
-    def record_fill(self, bot: Bot, fill: Fill, trade: dict[str, Any], tick_id: str) -> bool: ...
+    def record_tick(self, before: Bot, after: Bot, trades: list[dict[str, Any]], events: list[dict[str, Any]],
+                    tick_id: str) -> bool: ...
 
 
 class MarketRepository(Protocol):
     def current(self, exchange: str, symbol: str) -> MarketState: ...
     def for_tick(self, exchange: str, symbol: str, tick_id: str) -> MarketState: ...
+
+
+class MarketView(Protocol):
+    closes: Sequence[Decimal]  # oldest → newest, one per tick
+    book: OrderBook
+    mark: Decimal
+
+
+class MarketData(Protocol):
+    """Where a tick's market comes from: the simulator, live public endpoints, or a replayed CSV."""
+
+    def view(self, exchange: str, symbol: str, tick_id: str) -> MarketView: ...
+    def mark(self, exchange: str, symbol: str) -> Decimal: ...
 
 
 class ConnectionPublisher(Protocol):

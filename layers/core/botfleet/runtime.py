@@ -23,6 +23,8 @@ class Settings:
         self.engine_function_name = env.get("ENGINE_FUNCTION_NAME", "")
         self.tick_shards = int(env.get("TICK_SHARDS", "4"))
         self.market_seed = env.get("MARKET_SEED", "botfleet")
+        self.market_data = env.get("MARKET_DATA", "simulator")
+        self.replay_csv_dir = env.get("REPLAY_CSV_DIR", "")
         self.time_scale = float(env.get("BOTFLEET_TIME_SCALE", "1"))
 
 
@@ -105,10 +107,31 @@ def bot_service():
 
 
 @_component
+def market_data():
+    """MARKET_DATA=simulator (default) | live | replay (REPLAY_CSV_DIR): where ticks get their market."""
+    from botfleet.adapters.dynamo.markets import SimulatedMarketData
+
+    simulator = SimulatedMarketData(markets())
+    kind = settings().market_data
+    if kind == "simulator":
+        return simulator
+    from botfleet.adapters.market_data import make_market_data
+
+    return make_market_data(kind, simulator=simulator, csv_dir=settings().replay_csv_dir)
+
+
+@_component
 def engine():
     from botfleet.services.trading import TradingEngine
 
-    return TradingEngine(bots(), markets(), settings().market_seed)
+    return TradingEngine(bots(), market_data())
+
+
+@_component
+def capital():
+    from botfleet.services.capital import CapitalService
+
+    return CapitalService(bots(), table(), market_data(), clock())
 
 
 @_component

@@ -8,9 +8,12 @@ from typing import Any
 
 from botfleet.domain.bots import Bot
 from botfleet.domain.money import money_str
+from botfleet.domain.risk import RiskLimits
 
 TRADE_FIELDS = ("id", "bot_id", "exchange", "symbol", "side", "price", "amount", "cost", "fee",
-                "fee_currency", "slippage_bps", "mode", "ts", "tick_id")
+                "fee_currency", "slippage_bps", "liquidity", "order_type", "client_order_id", "realized_pnl", "mode",
+                "ts", "tick_id")
+EVENT_FIELDS = ("kind", "message", "reason", "rule", "client_order_id", "ts")
 
 
 def _plain(value: Any) -> Any:
@@ -38,10 +41,17 @@ def bot_view(bot: Bot) -> dict[str, Any]:
         "generation": bot.generation,
         "parent_id": bot.parent_id,
         "capital": money_str(bot.capital),
+        "initial_capital": money_str(bot.initial_capital),
         "cash": money_str(bot.cash),
+        "cash_reserved": money_str(bot.ledger.quote_reserved),
         "position": money_str(bot.position),
         "quote_currency": bot.quote_currency,
-        "risk": {key: _plain(value) for key, value in bot.risk.items()},
+        "realized_pnl": money_str(bot.ledger.realized_pnl.quantize(Decimal("1e-8"))),
+        "risk": {key: _plain(value) for key, value in RiskLimits.parse(bot.risk).to_item().items()},
+        "order_type": bot.order_type,
+        "limit_offset_bps": money_str(bot.limit_offset_bps),
+        "limit_ttl_ticks": bot.limit_ttl_ticks,
+        "open_orders": [{key: _plain(value) for key, value in order.items()} for order in bot.orders],
         "last_tick": bot.last_tick,
         "created_at": bot.created_at,
         "updated_at": bot.updated_at,
@@ -50,3 +60,7 @@ def bot_view(bot: Bot) -> dict[str, Any]:
 
 def trade_view(item: dict[str, Any]) -> dict[str, Any]:
     return {key: _plain(item.get(key)) for key in TRADE_FIELDS}
+
+
+def event_view(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _plain(item.get(key)) for key in EVENT_FIELDS if item.get(key) is not None}

@@ -7,10 +7,13 @@ from decimal import Decimal
 from typing import Any
 
 from botfleet.domain.exchanges import get_exchange
+from botfleet.domain.ledger import Ledger
 from botfleet.errors import Conflict, Unprocessable
 
 STATUSES = ("running", "paused", "quarantined", "stopped")
 MODES = ("paper", "live")
+ORDER_TYPES = ("market", "limit")
+RISK_PAUSE_REASONS = ("max_drawdown", "daily_loss", "consecutive_losses")
 
 # action -> (statuses it may start from, status it leads to)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -31,9 +34,8 @@ class Bot:
     strategy: str
     params: dict[str, Any]
     mode: str
-    capital: Decimal
-    cash: Decimal
-    position: Decimal
+    capital: Decimal  # allocated: initial capital plus deposits minus withdrawals
+    ledger: Ledger
     created_at: str
     updated_at: str
     status: str = "running"
@@ -43,10 +45,24 @@ class Bot:
     parent_id: str | None = None
     last_tick: str | None = None
     risk: dict[str, Any] = field(default_factory=dict)
+    initial_capital: Decimal = Decimal(0)
+    order_type: str = "market"  # how the bot trades toward its target: market orders or resting limits
+    limit_offset_bps: Decimal = Decimal(10)  # limit orders sit this far from mid
+    limit_ttl_ticks: int = 5  # an unfilled limit order is cancelled after this many ticks
+    orders: list[dict[str, Any]] = field(default_factory=list)  # open (resting) orders
+    version: int = 0  # optimistic concurrency: every write is conditional on the version it read
 
     @property
     def quote_currency(self) -> str:
         return self.symbol.split("/")[1]
+
+    @property
+    def cash(self) -> Decimal:
+        return self.ledger.quote_total
+
+    @property
+    def position(self) -> Decimal:
+        return self.ledger.base_total
 
 
 def next_status(bot: Bot, action: str) -> str:

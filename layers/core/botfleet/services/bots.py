@@ -1,4 +1,4 @@
-"""Bot configuration and lifecycle for their owner; trades."""
+"""Bot configuration and lifecycle for their owner; trades, events and per-exchange summaries."""
 
 from __future__ import annotations
 
@@ -8,14 +8,44 @@ from typing import Any
 
 from botfleet.adapters.dynamo.table import ConditionFailed
 from botfleet.clock import Clock, iso, parse_iso
-from botfleet.domain.bots import MODES, Bot, check_capital, next_status
+from botfleet.domain.bots import MODES, ORDER_TYPES, RISK_PAUSE_REASONS, Bot, check_capital, next_status
 from botfleet.domain.exchanges import get_exchange
-from botfleet.domain.money import to_decimal
+from botfleet.domain.ledger import Ledger
+from botfleet.domain.money import money_str, to_decimal
+from botfleet.domain.risk import RiskLimits
 from botfleet.domain.strategies import get_strategy, validate_params
 from botfleet.errors import Conflict, NotFound, Unprocessable
 from botfleet.ids import new_id
 from botfleet.ports import BotRepository
 from botfleet.services.auth import Principal
+
+
+def _name(raw: str) -> str:
+    name = raw.strip()
+    if not 1 <= len(name) <= 64:
+        raise Unprocessable("name", "must be 1 to 64 characters")
+    return name
+
+
+def _execution(spec: dict[str, Any], bot: Bot | None = None) -> dict[str, Any]:
+    """How a bot trades toward its target: market orders, or resting limit orders `offset_bps` from mid that
+    are cancelled after `ttl_ticks` ticks unfilled."""
+    values: dict[str, Any] = {}
+    if spec.get("order_type") is not None:
+        if spec["order_type"] not in ORDER_TYPES:
+            raise Unprocessable("order_type", f"must be one of {', '.join(ORDER_TYPES)}")
+        values["order_type"] = spec["order_type"]
+    if spec.get("limit_offset_bps") is not None:
+        offset = to_decimal(spec["limit_offset_bps"], "limit_offset_bps")
+        if not 0 <= offset <= 1000:
+            raise Unprocessable("limit_offset_bps", "must be between 0 and 1000 basis points")
+        values["limit_offset_bps"] = offset
+    if spec.get("limit_ttl_ticks") is not None:
+        ttl = spec["limit_ttl_ticks"]
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= 1440:
+            raise Unprocessable("limit_ttl_ticks", "must be a whole number of ticks from 1 to 1440")
+        values["limit_ttl_ticks"] = ttl
+    return values
 
 
 class BotService:
@@ -25,13 +55,13 @@ class BotService:
         self.clock = clock
 
     def create(self, owner: Principal, spec: dict[str, Any]) -> Bot:
-        name = spec["name"].strip()
-        if not 1 <= len(name) <= 64:
-            raise Unprocessable("name", "must be 1 to 64 characters")
+        name = _name(spec["name"])
         exchange = get_exchange(spec["exchange"])
-        exchange.rules(spec["symbol"])
+        rules = exchange.rules(spec["symbol"])
         strategy = get_strategy(spec["strategy"])
         params = validate_params(strategy, spec.get("params"))
+        risk = RiskLimits.parse(spec.get("risk")).to_item()
+        execution = _execution(spec)
         if spec["mode"] not in MODES:
             raise Unprocessable("mode", f"must be one of {', '.join(MODES)}")
         if spec["mode"] == "live":
@@ -45,8 +75,9 @@ class BotService:
         now = iso(self.clock.now())
         bot = Bot(
             id=new_id("bot"), owner_id=owner.user_id, name=name, exchange=exchange.id, symbol=spec["symbol"],
-            strategy=strategy.name, params=params, mode=spec["mode"], capital=capital, cash=capital,
-            position=Decimal(0), created_at=now, updated_at=now, status="running",
+            strategy=strategy.name, params=params, mode=spec["mode"], capital=capital,
+            ledger=Ledger.open(rules.base, rules.quote, capital), created_at=now, updated_at=now,
+            status="running", risk=risk, initial_capital=capital, **execution,
         )
         self.bots.create(bot)
         return bot
@@ -61,44 +92,41 @@ class BotService:
         return self.bots.list_for_owner(owner.user_id, limit, cursor)
 
     def update(self, owner: Principal, bot_id: str, changes: dict[str, Any]) -> Bot:
-        bot = self.get(owner, bot_id)
-        updated = bot
-        if changes.get("name") is not None:
-            name = changes["name"].strip()
-            if not 1 <= len(name) <= 64:
-                raise Unprocessable("name", "must be 1 to 64 characters")
-            updated = replace(updated, name=name)
-        if changes.get("params") is not None:
-            updated = replace(updated, params=validate_params(get_strategy(bot.strategy), changes["params"]))
-        if changes.get("capital") is not None:
-            capital = to_decimal(changes["capital"], "capital")
-            check_capital(bot.exchange, bot.symbol, capital)
-            # Re-allocating capital moves cash by the difference; the bot can't hand back cash it spent.
-            cash = bot.cash + (capital - bot.capital)
-            if cash < 0:
-                raise Unprocessable(
-                    "capital", f"the bot holds only {bot.cash} in cash; sell first or allocate more",
-                    code="insufficient_cash",
-                )
-            updated = replace(updated, capital=capital, cash=cash)
-        updated = replace(updated, updated_at=iso(self.clock.now()))
-        self._save(updated, bot.status)
-        return updated
+        """Configuration only: name, params, risk limits, execution. Capital moves go through injections."""
+
+        def change(bot: Bot) -> Bot:
+            updated = bot
+            if changes.get("name") is not None:
+                updated = replace(updated, name=_name(changes["name"]))
+            if changes.get("params") is not None:
+                updated = replace(updated, params=validate_params(get_strategy(bot.strategy), changes["params"]))
+            if changes.get("risk") is not None:
+                updated = replace(updated, risk=RiskLimits.parse({**bot.risk, **changes["risk"]}).to_item())
+            return replace(updated, **_execution(changes), updated_at=iso(self.clock.now()))
+
+        return self._mutate(owner, bot_id, change)
 
     def delete(self, owner: Principal, bot_id: str) -> None:
         self.bots.delete(self.get(owner, bot_id))
 
     def lifecycle(self, owner: Principal, bot_id: str, action: str) -> Bot:
-        bot = self.get(owner, bot_id)
-        status = next_status(bot, action)
-        reason = "manual" if action == "pause" else None
-        updated = replace(bot, status=status, pause_reason=reason, updated_at=iso(self.clock.now()))
-        self._save(updated, bot.status)
-        return updated
+        def change(bot: Bot) -> Bot:
+            status = next_status(bot, action)
+            ledger = bot.ledger
+            if status == "running" and bot.pause_reason in RISK_PAUSE_REASONS:
+                ledger = ledger.rebased(ledger.last_mark)  # the owner takes the risk again from here
+            reason = "manual" if action == "pause" else None
+            return replace(bot, status=status, pause_reason=reason, ledger=ledger, updated_at=iso(self.clock.now()))
+
+        return self._mutate(owner, bot_id, change)
 
     def trades(self, owner: Principal, bot_id: str, limit: int, cursor: str | None):
         self.get(owner, bot_id)  # ownership: another user's bot is a 404
         return self.trade_repo.list_for_bot(bot_id, limit, cursor)
+
+    def events(self, owner: Principal, bot_id: str, limit: int, cursor: str | None):
+        self.get(owner, bot_id)
+        return self.bots.events(bot_id, limit, cursor)
 
     def all_trades(self, owner: Principal, limit: int, cursor: str | None, **filters: str | None):
         if filters.get("since"):
@@ -108,8 +136,19 @@ class BotService:
                 raise Unprocessable("since", "must be an ISO-8601 timestamp") from None
         return self.trade_repo.list_for_owner(owner.user_id, limit, cursor, **filters)
 
-    def _save(self, bot: Bot, expected_status: str) -> None:
-        try:
-            self.bots.save(bot, expected_status=expected_status)
-        except ConditionFailed:
-            raise Conflict("the bot changed meanwhile; reload and try again", code="concurrent_update") from None
+    def trade_summary(self, owner: Principal) -> list[dict[str, Any]]:
+        return [
+            {"exchange": item["exchange"], "quote_currency": item["quote_currency"], "trades": int(item["trades"]),
+             "volume": money_str(item["volume"]), "fees": money_str(Decimal(item["fees"]).quantize(Decimal("1e-8"))),
+             "realized_pnl": money_str(Decimal(item["realized_pnl"]).quantize(Decimal("1e-8")))}
+            for item in self.bots.summaries(owner.user_id)
+        ]
+
+    def _mutate(self, owner: Principal, bot_id: str, change) -> Bot:
+        """Read, change, write if nobody wrote meanwhile; a tick writing the same bot just means read again."""
+        for _ in range(3):
+            try:
+                return self.bots.save(change(self.get(owner, bot_id)))
+            except ConditionFailed:
+                continue
+        raise Conflict("the bot keeps changing (a tick or another request); try again", code="concurrent_update")

@@ -1,17 +1,16 @@
-"""The tick: fan out by shard, then for each running bot of a shard: market data, decision, fill."""
+"""The tick: fan out by shard, then for each running bot of a shard: market view, one pure step, one write."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from botfleet.clock import iso
-from botfleet.domain import market as sim
-from botfleet.domain.exchanges import get_exchange
-from botfleet.domain.trading import apply_fill, decide
+from botfleet.domain.trading import StepResult, step
 from botfleet.ids import derived_id
-from botfleet.ports import BotRepository, EngineInvoker, MarketRepository
+from botfleet.ports import BotRepository, EngineInvoker, MarketData
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +21,9 @@ class ShardReport:
     shard: int
     bots: int = 0
     fills: int = 0
+    written: int = 0
     already_done: int = 0
+    paused: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
 
 
@@ -32,48 +33,55 @@ def fan_out(invoker: EngineInvoker, tick_id: str, shards: int) -> int:
     return shards
 
 
+def trade_record(result: StepResult, execution, ts: str) -> dict:
+    bot, fill = result.bot, execution.fill
+    return {
+        # One execution per order per tick: (bot, tick, order) names it, so a replayed tick collides with itself.
+        "id": derived_id("trd", bot.id, bot.last_tick, execution.client_order_id),
+        "bot_id": bot.id, "owner_id": bot.owner_id, "exchange": bot.exchange, "symbol": bot.symbol,
+        "side": fill.side, "price": fill.price, "amount": fill.amount, "cost": fill.cost, "fee": fill.fee,
+        "fee_currency": fill.fee_currency, "slippage_bps": fill.slippage_bps,
+        "liquidity": "maker" if fill.maker else "taker", "order_type": execution.order_type,
+        "client_order_id": execution.client_order_id,
+        "realized_pnl": execution.realized_pnl.quantize(Decimal("0.00000001")),
+        "mode": bot.mode, "ts": ts, "tick_id": bot.last_tick,
+    }
+
+
 class TradingEngine:
-    def __init__(self, bots: BotRepository, markets: MarketRepository, seed: str):
+    def __init__(self, bots: BotRepository, market_data: MarketData):
         self.bots = bots
-        self.markets = markets
-        self.seed = seed
+        self.market_data = market_data
 
     def run_shard(self, shard: int, tick_id: str, now: datetime) -> ShardReport:
         report = ShardReport(tick_id, shard)
-        markets: dict[tuple[str, str], tuple[list[float], sim.OrderBook]] = {}
+        views = {}
+        ts = iso(now)
         for bot in self.bots.running_in_shard(shard):
             report.bots += 1
             if bot.mode != "paper" or (bot.last_tick and bot.last_tick >= tick_id):
                 report.already_done += bot.mode == "paper"
                 continue
             key = (bot.exchange, bot.symbol)
-            if key not in markets:
-                markets[key] = self._market_view(bot.exchange, bot.symbol, tick_id)
-            closes, book = markets[key]
-            decision = decide(bot, closes, book)
-            if decision.rejected:
-                rule = decision.rejected.rule
-                report.rejected[rule] = report.rejected.get(rule, 0) + 1
-                log.info("order rejected", extra={"bot_id": bot.id, "rule": rule, "reason": str(decision.rejected)})
-            if decision.fill is None:
+            if key not in views:
+                view = self.market_data.view(bot.exchange, bot.symbol, tick_id)
+                views[key] = (view, [float(close) for close in view.closes])
+            view, closes = views[key]
+            result = step(bot, closes, view.book, view.mark, tick_id)
+            for event in result.events:
+                if event["kind"] == "order_rejected":
+                    report.rejected[event["rule"]] = report.rejected.get(event["rule"], 0) + 1
+                if event["kind"] in ("risk_pause", "sanity_pause"):
+                    report.paused += 1
+                    log.warning("bot paused", extra={"bot_id": bot.id, "reason": event.get("reason"),
+                                                     "detail": event["message"]})
+            if not result.changed:
                 continue
-            fill = decision.fill
-            trade = {
-                "id": derived_id("trd", bot.id, tick_id),
-                "bot_id": bot.id, "owner_id": bot.owner_id, "exchange": bot.exchange, "symbol": bot.symbol,
-                "side": fill.side, "price": fill.price, "amount": fill.amount, "cost": fill.cost,
-                "fee": fill.fee, "fee_currency": fill.fee_currency, "slippage_bps": fill.slippage_bps,
-                "mode": bot.mode, "ts": iso(now), "tick_id": tick_id,
-            }
-            if self.bots.record_fill(apply_fill(bot, fill), fill, trade, tick_id):
-                report.fills += 1
+            trades = [trade_record(result, execution, ts) for execution in result.executions]
+            events = [dict(event, ts=ts) for event in result.events]
+            if self.bots.record_tick(bot, result.bot, trades, events, tick_id):
+                report.written += 1
+                report.fills += len(trades)
             else:
                 report.already_done += 1
         return report
-
-    def _market_view(self, exchange_id: str, symbol: str, tick_id: str):
-        exchange = get_exchange(exchange_id)
-        state = self.markets.for_tick(exchange_id, symbol, tick_id)
-        book = sim.order_book(state, f"{self.seed}:{exchange_id}:{symbol}", exchange.simulation(symbol),
-                              exchange.rules(symbol))
-        return [float(close) for close in state.closes], book

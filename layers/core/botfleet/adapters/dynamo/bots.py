@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import zlib
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from decimal import Decimal
 from typing import Any
 
 from botfleet.adapters.dynamo.table import ConditionFailed, Table
 from botfleet.domain.bots import Bot
-from botfleet.domain.paper import Fill
+from botfleet.domain.ledger import Ledger
 
 _BOT_FIELDS = {f.name for f in fields(Bot)}
 
@@ -34,8 +34,11 @@ def bot_to_item(bot: Bot, shards: int) -> dict[str, Any]:
 
 def item_to_bot(item: dict[str, Any]) -> Bot:
     values = {key: value for key, value in item.items() if key in _BOT_FIELDS}
-    values["pause_count"] = int(values.get("pause_count", 0))
-    values["generation"] = int(values.get("generation", 1))
+    for name, default in (("pause_count", 0), ("generation", 1), ("version", 0), ("limit_ttl_ticks", 5)):
+        values[name] = int(values.get(name, default))
+    values["ledger"] = Ledger.from_item(values["ledger"])
+    values["orders"] = [dict(order, expires_tick_count=int(order["expires_tick_count"]))
+                        for order in values.get("orders", [])]
     values["params"] = {k: (int(v) if isinstance(v, Decimal) and v == v.to_integral_value() else v)
                         for k, v in values.get("params", {}).items()}
     return Bot(**values)
@@ -60,14 +63,24 @@ class DynamoBotRepository:
         )
         return [item_to_bot(item) for item in items], next_cursor
 
-    def save(self, bot: Bot, *, expected_status: str | None = None) -> None:
-        """Replace the bot (configuration or lifecycle change); optionally only if its status is unchanged,
-        so a concurrent lifecycle change is a conflict, not a lost update."""
-        condition, values, names = "attribute_exists(pk)", None, None
-        if expected_status:
-            condition += " AND #status = :expected"
-            names, values = {"#status": "status"}, {":expected": expected_status}
-        self.table.put(bot_to_item(bot, self.shards), condition=condition, names=names, values=values)
+    def save(self, bot: Bot) -> Bot:
+        """Replace the bot if nobody wrote it since it was read (its `version`); returns the saved bot.
+        A concurrent change (another request, the tick) raises ConditionFailed instead of being lost."""
+        saved = replace(bot, version=bot.version + 1)
+        self.table.put(bot_to_item(saved, self.shards), condition="attribute_exists(pk) AND version = :read",
+                       values={":read": bot.version})
+        return saved
+
+    def save_with_record(self, bot: Bot, record: dict[str, Any]) -> Bot:
+        """Save the bot (version-checked) and put a new record (e.g. a capital injection) atomically.
+        Raises ConditionFailed; its reasons say which of the two (record first, bot second) failed."""
+        saved = replace(bot, version=bot.version + 1)
+        self.table.transact([
+            {"Put": {"Item": record, "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"Item": bot_to_item(saved, self.shards), "ConditionExpression": "version = :read",
+                     "ExpressionAttributeValues": {":read": bot.version}}},
+        ])
+        return saved
 
     def delete(self, bot: Bot) -> None:
         self.table.delete(*bot_key(bot.owner_id, bot.id))
@@ -76,33 +89,59 @@ class DynamoBotRepository:
         items = self.table.query_all("gsi1pk = :shard", {":shard": f"SHARD#{shard}"}, index="gsi1")
         return [item_to_bot(item) for item in items]
 
-    def record_fill(self, bot: Bot, fill: Fill, trade: dict[str, Any], tick_id: str) -> bool:
-        """The trade and the bot's new balances, atomically and exactly once per (bot, tick).
+    def record_tick(self, before: Bot, after: Bot, trades: list[dict[str, Any]], events: list[dict[str, Any]],
+                    tick_id: str) -> bool:
+        """A tick's outcome for one bot, atomically and exactly once per (bot, tick): its trades, its events,
+        the bot's new state and the owner's per-exchange totals. The bot is written only if it is still the
+        version the tick read and the tick is newer than its last one.
 
-        Returns False when this tick was already applied (a retried tick, or a duplicate delivery)."""
-        pk, sk = bot_key(bot.owner_id, bot.id)
-        trade_item = {
-            "pk": f"BOT#{bot.id}", "sk": f"TRADE#{trade['ts']}#{trade['id']}", "entity": "trade",
-            "gsi1pk": f"USER#{bot.owner_id}#TRADES", "gsi1sk": f"{trade['ts']}#{trade['id']}", **trade,
-        }
+        Returns False when this tick was already applied (a retry, a duplicate delivery) or the bot changed
+        meanwhile (a pause from the API): nothing is written, the next tick starts from the new state."""
+        saved = replace(after, version=before.version + 1)
+        operations: list[dict[str, Any]] = [
+            {"Put": {"Item": bot_to_item(saved, self.shards),
+                     "ConditionExpression":
+                         "version = :read AND (attribute_not_exists(last_tick) OR last_tick < :tick)",
+                     "ExpressionAttributeValues": {":read": before.version, ":tick": tick_id}}},
+        ]
+        for trade in trades:
+            operations.append({"Put": {"Item": {
+                "pk": f"BOT#{before.id}", "sk": f"TRADE#{trade['ts']}#{trade['id']}", "entity": "trade",
+                "gsi1pk": f"USER#{before.owner_id}#TRADES", "gsi1sk": f"{trade['ts']}#{trade['id']}", **trade,
+            }, "ConditionExpression": "attribute_not_exists(pk)"}})
+        for number, event in enumerate(events):
+            operations.append({"Put": {"Item": {
+                "pk": f"BOT#{before.id}", "sk": f"EVENT#{event['ts']}#{number:03d}", "entity": "bot_event",
+                "owner_id": before.owner_id, "bot_id": before.id, **event,
+            }}})
+        if trades:
+            quote = before.quote_currency
+            fees = sum((t["fee"] if t["fee_currency"] == quote else t["fee"] * t["price"] for t in trades), Decimal(0))
+            operations.append({"Update": {
+                "Key": {"pk": f"USER#{before.owner_id}", "sk": f"SUMMARY#{before.exchange}#{quote}"},
+                "UpdateExpression": "SET entity = :entity, exchange = :exchange, quote_currency = :quote "
+                                    "ADD trades :count, volume :volume, fees :fees, realized_pnl :pnl",
+                "ExpressionAttributeValues": {
+                    ":entity": "trade_summary", ":exchange": before.exchange, ":quote": quote,
+                    ":count": len(trades), ":volume": sum((t["cost"] for t in trades), Decimal(0)),
+                    ":fees": fees, ":pnl": sum((t["realized_pnl"] for t in trades), Decimal(0)),
+                },
+            }})
         try:
-            self.table.transact([
-                {"Put": {"Item": trade_item, "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"Update": {
-                    "Key": {"pk": pk, "sk": sk},
-                    "UpdateExpression": "SET cash = :cash, #position = :position, last_tick = :tick, "
-                                        "updated_at = :now",
-                    "ConditionExpression": "#status = :running AND "
-                                           "(attribute_not_exists(last_tick) OR last_tick < :tick)",
-                    "ExpressionAttributeNames": {"#position": "position", "#status": "status"},
-                    "ExpressionAttributeValues": {":cash": bot.cash, ":position": bot.position,
-                                                  ":tick": tick_id, ":now": trade["ts"],
-                                                  ":running": "running"},
-                }},
-            ])
+            self.table.transact(operations)
         except ConditionFailed:
             return False
         return True
+
+    def events(self, bot_id: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
+        return self.table.query(
+            "pk = :pk AND begins_with(sk, :event)", {":pk": f"BOT#{bot_id}", ":event": "EVENT#"},
+            limit=limit, cursor=cursor, partition=("pk", f"BOT#{bot_id}"), newest_first=True,
+        )
+
+    def summaries(self, owner_id: str) -> list[dict[str, Any]]:
+        return self.table.query_all("pk = :pk AND begins_with(sk, :summary)",
+                                    {":pk": f"USER#{owner_id}", ":summary": "SUMMARY#"})
 
 
 class DynamoTradeRepository:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from botfleet.adapters.dynamo.table import ConditionFailed, Table
@@ -78,3 +79,28 @@ class DynamoMarketRepository:
              "tick_id": tick_id},
             condition=condition, values=values,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedView:
+    closes: list[Decimal]
+    book: sim.OrderBook
+    mark: Decimal
+
+
+class SimulatedMarketData:
+    """The MarketData port on the built-in simulator: one shared price path per (exchange, symbol), advanced
+    once per tick, with an order book around it."""
+
+    def __init__(self, markets: DynamoMarketRepository):
+        self.markets = markets
+
+    def view(self, exchange: str, symbol: str, tick_id: str) -> SimulatedView:
+        ex = get_exchange(exchange)
+        state = self.markets.for_tick(exchange, symbol, tick_id)
+        seed = f"{self.markets.seed}:{exchange}:{symbol}"
+        book = sim.order_book(state, seed, ex.simulation(symbol), ex.rules(symbol))
+        return SimulatedView(state.closes, book, book.mid)
+
+    def mark(self, exchange: str, symbol: str) -> Decimal:
+        return self.markets.current(exchange, symbol).price

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -19,8 +20,21 @@ _deserializer = TypeDeserializer()
 Item = dict[str, Any]
 
 
+def _serialize(value: Any) -> dict[str, Any]:
+    """Like boto3's TypeSerializer, but numbers always in plain notation: str() of a Decimal from arithmetic
+    can be '0E-8' or '1E-8', which moto's ADD cannot parse and which no reader of the table expects."""
+    if isinstance(value, Decimal) and not isinstance(value, bool):
+        text = format(value, "f") if value else "0"
+        return {"N": text.rstrip("0").rstrip(".") if "." in text else text}
+    if isinstance(value, dict):
+        return {"M": {key: _serialize(inner) for key, inner in value.items() if inner is not None}}
+    if isinstance(value, list | tuple):
+        return {"L": [_serialize(inner) for inner in value]}
+    return _serializer.serialize(value)
+
+
 def to_dynamo(item: Item) -> dict[str, Any]:
-    return {key: _serializer.serialize(value) for key, value in item.items() if value is not None}
+    return {key: _serialize(value) for key, value in item.items() if value is not None}
 
 
 def from_dynamo(item: dict[str, Any]) -> Item:

@@ -1,0 +1,58 @@
+"""Circuit breakers: per-bot risk limits checked every tick. A trip is a *risk pause*."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+from botfleet.domain.ledger import Ledger
+from botfleet.errors import Unprocessable
+
+
+@dataclass(frozen=True, slots=True)
+class RiskLimits:
+    """Defaults: a 20 % drawdown from the bot's peak, a 10 % loss within one UTC day, or 5 losing round
+    trips in a row pause the bot. Returns are time-weighted, so deposits and withdrawals never trip them."""
+
+    max_drawdown_pct: Decimal = Decimal(20)
+    daily_loss_pct: Decimal = Decimal(10)
+    max_consecutive_losses: int = 5
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any] | None) -> RiskLimits:
+        raw = dict(raw or {})
+        unknown = sorted(set(raw) - {"max_drawdown_pct", "daily_loss_pct", "max_consecutive_losses"})
+        if unknown:
+            raise Unprocessable(f"risk.{unknown[0]}", "unknown risk limit")
+        values: dict[str, Any] = {}
+        for name in ("max_drawdown_pct", "daily_loss_pct"):
+            if name in raw:
+                try:
+                    value = Decimal(str(raw[name]))
+                except ArithmeticError:
+                    raise Unprocessable(f"risk.{name}", "must be a number") from None
+                if isinstance(raw[name], bool) or not value.is_finite() or not 0 < value <= 100:
+                    raise Unprocessable(f"risk.{name}", "must be a percentage above 0 and at most 100")
+                values[name] = value
+        if "max_consecutive_losses" in raw:
+            value = raw["max_consecutive_losses"]
+            if isinstance(value, Decimal) and value == value.to_integral_value():  # as stored in DynamoDB
+                value = int(value)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
+                raise Unprocessable("risk.max_consecutive_losses", "must be a whole number from 1 to 1000")
+            values["max_consecutive_losses"] = value
+        return cls(**values)
+
+    def to_item(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def breach(self, ledger: Ledger, mark: Decimal) -> str | None:
+        """The name of the first limit the bot is beyond, or None."""
+        if ledger.drawdown_pct(mark) >= self.max_drawdown_pct:
+            return "max_drawdown"
+        if ledger.daily_loss_pct(mark) >= self.daily_loss_pct:
+            return "daily_loss"
+        if ledger.consecutive_losses >= self.max_consecutive_losses:
+            return "consecutive_losses"
+        return None

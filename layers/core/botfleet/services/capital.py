@@ -1,0 +1,143 @@
+"""Capital injections and the portfolio: money moved in and out of a bot is never profit or loss."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from botfleet.adapters.dynamo.table import ConditionFailed, Table
+from botfleet.clock import Clock, iso
+from botfleet.domain.money import money_str, to_decimal
+from botfleet.errors import Conflict, NotFound, Unprocessable
+from botfleet.ids import derived_id, new_id
+from botfleet.ports import BotRepository, MarketData
+from botfleet.services.auth import Principal
+
+KINDS = ("deposit", "withdrawal")
+
+
+class CapitalService:
+    def __init__(self, bots: BotRepository, table: Table, market_data: MarketData, clock: Clock):
+        self.bots = bots
+        self.table = table
+        self.market_data = market_data
+        self.clock = clock
+
+    def inject(self, owner: Principal, bot_id: str, raw_amount: Any, kind: str,
+               idempotency_key: str | None = None) -> dict[str, Any]:
+        """Record a deposit or withdrawal for a bot, atomically with the bot's books. With an Idempotency-Key
+        a retried request returns the first result instead of moving the money twice."""
+        if kind not in KINDS:
+            raise Unprocessable("kind", "must be deposit or withdrawal")
+        amount = to_decimal(raw_amount, "amount")
+        if amount <= 0:
+            raise Unprocessable("amount", "must be positive (use kind to say which way the money moves)")
+        injection_id = derived_id("inj", owner.user_id, idempotency_key) if idempotency_key else new_id("inj")
+        existing = self.table.get(f"USER#{owner.user_id}", f"INJECTION#{injection_id}")
+        if existing:
+            return injection_view(existing)
+        for _ in range(5):  # the tick may write the bot between our read and our write: re-read and retry
+            bot = self.bots.get(owner.user_id, bot_id)
+            if bot is None:
+                raise NotFound(f"bot {bot_id} not found")
+            signed = amount if kind == "deposit" else -amount
+            mark = self.market_data.mark(bot.exchange, bot.symbol)
+            try:
+                ledger = bot.ledger.flow(signed, mark)
+            except ValueError as exc:
+                raise Unprocessable("amount", str(exc), code="insufficient_funds") from None
+            now = iso(self.clock.now())
+            updated = replace(bot, ledger=ledger, capital=bot.capital + signed, updated_at=now)
+            record = {
+                "pk": f"USER#{owner.user_id}", "sk": f"INJECTION#{injection_id}", "entity": "injection",
+                "gsi1pk": f"BOT#{bot.id}#INJECTIONS", "gsi1sk": f"{now}#{injection_id}",
+                "id": injection_id, "bot_id": bot.id, "kind": kind, "amount": amount,
+                "currency": bot.quote_currency, "mark": mark, "ts": now,
+                "equity_after": ledger.equity(mark),
+            }
+            try:
+                self.bots.save_with_record(updated, record)
+            except ConditionFailed as failed:
+                if failed.reasons and failed.reasons[0] == "ConditionalCheckFailed":  # same key, raced
+                    return injection_view(self.table.get(f"USER#{owner.user_id}", f"INJECTION#{injection_id}"))
+                continue
+            return injection_view(record)
+        raise Conflict("the bot is busy; try again", code="concurrent_update")
+
+    def reallocate(self, owner: Principal, bot_id: str, raw_capital: Any) -> None:
+        """Set the bot's allocated capital: the difference moves as a deposit or withdrawal."""
+        from botfleet.domain.bots import check_capital
+
+        bot = self.bots.get(owner.user_id, bot_id)
+        if bot is None:
+            raise NotFound(f"bot {bot_id} not found")
+        target = to_decimal(raw_capital, "capital")
+        check_capital(bot.exchange, bot.symbol, target)
+        delta = target - bot.capital
+        if delta:
+            self.inject(owner, bot_id, abs(delta), "deposit" if delta > 0 else "withdrawal")
+
+    def list(self, owner: Principal, bot_id: str | None, limit: int, cursor: str | None):
+        if bot_id:
+            if self.bots.get(owner.user_id, bot_id) is None:
+                raise NotFound(f"bot {bot_id} not found")
+            items, next_cursor = self.table.query(
+                "gsi1pk = :pk", {":pk": f"BOT#{bot_id}#INJECTIONS"}, index="gsi1", limit=limit, cursor=cursor,
+                partition=("gsi1pk", f"BOT#{bot_id}#INJECTIONS"), newest_first=True)
+        else:
+            items, next_cursor = self.table.query(
+                "pk = :pk AND begins_with(sk, :inj)", {":pk": f"USER#{owner.user_id}", ":inj": "INJECTION#"},
+                limit=limit, cursor=cursor, partition=("pk", f"USER#{owner.user_id}"))
+        return [injection_view(item) for item in items], next_cursor
+
+    def portfolio(self, owner: Principal) -> dict[str, Any]:
+        bots, cursor, rows = [], None, []
+        while True:
+            page, cursor = self.bots.list_for_owner(owner.user_id, 200, cursor)
+            bots += page
+            if not cursor:
+                break
+        marks: dict[tuple[str, str], Decimal] = {}
+        totals: dict[str, dict[str, Decimal]] = {}
+        for bot in bots:
+            key = (bot.exchange, bot.symbol)
+            if key not in marks:
+                marks[key] = self.market_data.mark(*key)
+            row = position_view(bot, marks[key])
+            rows.append(row)
+            total = totals.setdefault(bot.quote_currency, {k: Decimal(0) for k in (
+                "cash", "equity", "realized_pnl", "unrealized_pnl", "total_pnl", "net_injections", "fees_paid")})
+            for name in total:
+                total[name] += Decimal(row[name])
+        return {
+            "bots": rows,
+            # Different quote currencies don't add up: one total per currency.
+            "totals": [{"currency": currency, **{k: money_str(v) for k, v in values.items()}}
+                       for currency, values in sorted(totals.items())],
+        }
+
+
+def position_view(bot, mark: Decimal) -> dict[str, Any]:
+    ledger = bot.ledger
+    equity = ledger.equity(mark)
+    return {
+        "bot_id": bot.id, "name": bot.name, "exchange": bot.exchange, "symbol": bot.symbol,
+        "status": bot.status, "currency": bot.quote_currency, "mark": money_str(mark),
+        "cash": money_str(ledger.quote_total), "cash_free": money_str(ledger.quote_free),
+        "cash_reserved": money_str(ledger.quote_reserved), "position": money_str(ledger.base_total),
+        "equity": money_str(equity.quantize(Decimal("0.00000001"))),
+        "realized_pnl": money_str(ledger.realized_pnl.quantize(Decimal("0.00000001"))),
+        "unrealized_pnl": money_str(ledger.unrealized_pnl(mark).quantize(Decimal("0.00000001"))),
+        "total_pnl": money_str((equity - ledger.contributed).quantize(Decimal("0.00000001"))),
+        "net_injections": money_str(ledger.contributed - bot.initial_capital),
+        "initial_capital": money_str(bot.initial_capital),
+        "fees_paid": money_str(ledger.fees_paid.quantize(Decimal("0.00000001"))),
+        "return_pct": money_str(((ledger.growth(mark) - 1) * 100).quantize(Decimal("0.0001"))),
+        "drawdown_pct": money_str(ledger.drawdown_pct(mark).quantize(Decimal("0.0001"))),
+    }
+
+
+def injection_view(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: money_str(item[key]) if isinstance(item.get(key), Decimal) else item.get(key)
+            for key in ("id", "bot_id", "kind", "amount", "currency", "mark", "equity_after", "ts")}

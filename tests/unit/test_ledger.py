@@ -1,0 +1,117 @@
+"""The ledger under random order sequences (hypothesis) and golden cases."""
+
+from decimal import Decimal as D
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from botfleet.domain.ledger import Ledger
+
+MONEY = st.decimals(min_value=D("0.01"), max_value=D("100000"), places=2)
+PRICE = st.decimals(min_value=D("1"), max_value=D("200000"), places=2)
+FRACTION = st.decimals(min_value=D("0.01"), max_value=D("1"), places=2)
+FEE_RATE = st.sampled_from([D("0"), D("0.001"), D("0.002")])
+FEE_IN = st.sampled_from(["quote", "base"])
+
+
+def _buy(ledger, fraction, price, fee_rate, fee_in, reserved=False):
+    budget = (ledger.quote_free if not reserved else ledger.quote_reserved) * fraction
+    amount = (budget / (price * (1 + fee_rate))).quantize(D("0.00000001"), rounding="ROUND_DOWN")
+    if amount <= 0:
+        return ledger
+    fee_currency = ledger.quote if fee_in == "quote" else ledger.base
+    fee = (amount * price * fee_rate) if fee_in == "quote" else amount * fee_rate
+    return ledger.fill("buy", amount, amount * price, fee, fee_currency, reserved=reserved)[0]
+
+
+def _sell(ledger, fraction, price, fee_rate, fee_in):
+    amount = (ledger.base_free * fraction).quantize(D("0.00000001"), rounding="ROUND_DOWN")
+    if fee_in == "base":
+        amount = (amount / (1 + fee_rate)).quantize(D("0.00000001"), rounding="ROUND_DOWN")
+    if amount <= 0:
+        return ledger
+    fee_currency = ledger.quote if fee_in == "quote" else ledger.base
+    fee = (amount * price * fee_rate) if fee_in == "quote" else amount * fee_rate
+    return ledger.fill("sell", amount, amount * price, fee, fee_currency)[0]
+
+
+OPERATION = st.one_of(
+    st.tuples(st.just("buy"), FRACTION, PRICE, FEE_RATE, FEE_IN),
+    st.tuples(st.just("sell"), FRACTION, PRICE, FEE_RATE, FEE_IN),
+    st.tuples(st.just("deposit"), MONEY, PRICE),
+    st.tuples(st.just("withdraw"), FRACTION, PRICE),
+    st.tuples(st.just("reserve"), FRACTION, PRICE),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(capital=MONEY, operations=st.lists(OPERATION, max_size=30))
+def test_random_sequences_reconcile_never_go_negative_and_release_reservations(capital, operations):
+    ledger = Ledger.open("BTC", "ZAR", capital)
+    mark = D("100")
+    for operation in operations:
+        kind = operation[0]
+        if kind == "buy":
+            ledger, mark = _buy(ledger, *operation[1:]), operation[2]
+        elif kind == "sell":
+            ledger, mark = _sell(ledger, *operation[1:]), operation[2]
+        elif kind == "deposit":
+            ledger = ledger.flow(operation[1], mark)
+        elif kind == "withdraw":
+            ledger = ledger.flow(-(ledger.quote_free * operation[1]).quantize(D("0.01"), rounding="ROUND_DOWN"), mark)
+        elif kind == "reserve":
+            # an order reserves funds, fills part of them as a maker, and the rest is released on cancel
+            reserved = (ledger.quote_free * operation[1]).quantize(D("0.01"), rounding="ROUND_DOWN")
+            ledger = ledger.reserve("ZAR", reserved)
+            ledger = _buy(ledger, D("0.5"), operation[2], D("0"), "quote", reserved=True)
+            ledger = ledger.release("ZAR", ledger.quote_reserved)
+            mark = operation[2]
+        assert ledger.violations(mark) == [], ledger
+        assert min(ledger.quote_free, ledger.base_free, ledger.quote_reserved, ledger.base_reserved) >= 0
+    assert ledger.quote_reserved == 0 and ledger.base_reserved == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(capital=MONEY, deposit=MONEY, price=PRICE, move=st.decimals(min_value=D("-0.5"), max_value=D("0.5"), places=3))
+def test_flows_do_not_move_returns(capital, deposit, price, move):
+    ledger = _buy(Ledger.open("BTC", "ZAR", capital), D("0.5"), price, D("0.001"), "quote")
+    growth_before = ledger.growth(price)
+    after_deposit = ledger.flow(deposit, price)
+    assert abs(after_deposit.growth(price) - growth_before) < D("1e-20")
+    moved = price * (1 + move)
+    # the market moves the same for both: identical returns with or without the deposit of cash
+    assert abs(after_deposit.growth(moved) / growth_before - 1) <= abs(ledger.growth(moved) / growth_before - 1) + D(
+        "1e-20"
+    )
+
+
+def test_golden_round_trip_with_fee_in_base_like_binance():
+    ledger = Ledger.open("BTC", "USDT", D("1000"))
+    # buy 0.01 BTC at 50,000: pay 500 USDT, 0.1 % fee taken in BTC -> receive 0.00999 BTC
+    ledger, _ = ledger.fill("buy", D("0.01"), D("500"), D("0.00001"), "BTC")
+    assert (ledger.quote_free, ledger.base_free, ledger.cost_basis) == (D("500"), D("0.00999"), D("500"))
+    # sell it all at 55,000 with the fee in USDT: 549.45 - 0.54945
+    ledger, realized = ledger.fill("sell", D("0.00999"), D("549.45"), D("0.54945"), "USDT")
+    assert realized == D("549.45") - D("0.54945") - D("500")
+    assert ledger.base_total == 0 and ledger.cost_basis == 0
+    assert ledger.equity(D("55000")) - ledger.contributed == realized
+    assert ledger.violations(D("55000")) == []
+
+
+def test_withdrawing_more_than_free_is_refused():
+    ledger = Ledger.open("BTC", "ZAR", D("100")).reserve("ZAR", D("60"))
+    with pytest.raises(ValueError, match="only 40"):
+        ledger.flow(D("-50"), D("1"))
+
+
+def test_drawdown_and_daily_loss_follow_growth_not_flows():
+    ledger = Ledger.open("BTC", "ZAR", D("1000"))
+    ledger, _ = ledger.fill("buy", D("10"), D("1000"), D("0"), "ZAR")
+    ledger = ledger.marked(D("120"), "2026-11-24")  # a new peak
+    assert ledger.drawdown_pct(D("120")) == 0
+    assert ledger.drawdown_pct(D("90")) == D("25")  # 900 / 1200
+    ledger = ledger.flow(D("5000"), D("90"))  # a deposit neither deepens nor heals the drawdown
+    assert ledger.drawdown_pct(D("90")) == D("25")
+    ledger = ledger.marked(D("90"), "2026-11-25")  # next day starts from here
+    assert ledger.daily_loss_pct(D("90")) == 0
