@@ -17,7 +17,7 @@ help:
 	@echo "make test           install what is missing, lint, check openapi, run every test tier"
 	@echo "make test-fast      unit + integration only (seconds)"
 	@echo "make unit|integration|infra|local-cloud|e2e   one tier;  make test-one T=tests/unit/test_x.py"
-	@echo "make bench          startup, cold starts, DynamoDB calls per bot per tick"
+	@echo "make bench          startup, cold starts, DynamoDB calls/bot/tick, decisions/s, paper fills/s"
 	@echo "make openapi        regenerate docs/openapi.json;  make synth  synthesize the CDK app (light)"
 
 $(STAMP): requirements-dev.txt layers/deps/requirements.txt pyproject.toml
@@ -75,6 +75,7 @@ test: $(STAMP) lint openapi-check
 
 bench: $(STAMP)
 	$(PY) tests/bench/foundation.py
+	$(PY) tests/bench/paper.py
 
 clean:
 	rm -rf cdk.out .local .pytest_cache .ruff_cache
