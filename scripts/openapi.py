@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENT = ROOT / "docs" / "openapi.json"
-REST_FUNCTIONS = ("auth", "bots", "ops")
+REST_FUNCTIONS = ("auth", "bots", "ops", "admin")
 # Everything needs a bearer token except these (API.md conventions).
 ERROR_SCHEMA = {
     "type": "object",
@@ -23,7 +23,6 @@ ERROR_SCHEMA = {
         "code": {"type": "string", "description": "snake_case, stable"},
         "message": {"type": "string", "description": "human text; names the field on 422"}}}},
 }
-PUBLIC = {("post", "/api/auth/register"), ("post", "/api/auth/login"), ("get", "/api/health"), ("get", "/api/config")}
 
 
 def _load(name: str):
@@ -36,6 +35,7 @@ def _load(name: str):
 
 def build() -> dict:
     import botfleet
+    from botfleet.http.rbac import required_role
 
     document: dict = {
         "openapi": "3.1.0",
@@ -55,7 +55,8 @@ def build() -> dict:
                 operation["responses"].pop("422", None)
                 operation["responses"]["4XX"] = {"description": "error (API.md status codes)", "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-                operation["security"] = [] if (method, path) in PUBLIC else [{"bearer": []}]
+                # Who may call it comes from the one RBAC policy the functions enforce.
+                operation["security"] = [] if required_role(method, path) is None else [{"bearer": []}]
             document["paths"].setdefault(path, {}).update(operations)
         schemas = schema.get("components", {}).get("schemas", {})
         for unused in ("HTTPValidationError", "ValidationError"):

@@ -18,6 +18,8 @@ def handler(event, context):
     tick_id, shard = event["tick_id"], int(event["shard"])
     # The fill time is the tick's time, not "now": a retried tick records the same trade.
     report = runtime.engine().run_shard(shard, tick_id, parse_iso(tick_id))
+    if shard == 0:
+        runtime.bots().count_tick()  # one count per tick for the fleet's metrics
     metrics.add_metric(name="BotDecisions", unit="Count", value=report.bots)
     metrics.add_metric(name="Fills", unit="Count", value=report.fills)
     logger.info("shard done", extra=asdict(report))

@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 import botfleet
 from botfleet import runtime
 from botfleet.domain.exchanges import EXCHANGES
-from botfleet.http import json_response, make_resolver
+from botfleet.http import Caller, json_response, make_resolver
 
 logger = Logger()
 app = make_resolver()
@@ -61,6 +61,22 @@ def config():
         "version": botfleet.__version__,
         "region": os.environ.get("AWS_REGION", ""),
     }
+
+
+@app.get("/api/metrics")
+def metrics(caller: Caller):
+    """Prometheus text exposition; JSON with `Accept: application/json`. Users see their own series, admins
+    the fleet's."""
+    from botfleet.services.metrics import json_view, prometheus_text
+
+    snapshot = runtime.metrics().snapshot(caller)
+    if "application/json" in (app.current_event.headers.get("Accept") or app.current_event.headers.get("accept")
+                              or ""):
+        return json_view(snapshot)
+    from aws_lambda_powertools.event_handler import Response
+
+    return Response(status_code=200, content_type="text/plain; version=0.0.4; charset=utf-8",
+                    body=prometheus_text(snapshot).decode())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)

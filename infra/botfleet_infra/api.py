@@ -76,7 +76,7 @@ class ApiConstruct(Construct):
             "Ops",
             FunctionSpec(
                 name="ops",
-                description="REST /api/health, /api/config and the JSON 404 for every unknown /api route",
+                description="REST /api/health, /api/config, /api/metrics and the JSON 404 for unknown /api routes",
                 memory_mb=256,
                 timeout=Duration.seconds(10),
                 environment={"WS_URL": websocket_url},
@@ -87,8 +87,8 @@ class ApiConstruct(Construct):
         data.connect_table(self.auth, TableAccess.READ_WRITE)
         # bots: bots, trades, capital: read/write.
         data.connect_table(self.bots, TableAccess.READ_WRITE)
-        # ops: the health self-test only describes the table and reads one item; it can change nothing.
-        data.connect_table(self.ops, TableAccess.HEALTH_PROBE)
+        # ops: the health self-test and the metrics only read; it can change nothing.
+        data.connect_table(self.ops, TableAccess.READ_ONLY)
         # All three verify bearer tokens themselves (see the APIG4 acknowledgment below); auth also signs them.
         for verifier in (self.auth, self.bots, self.ops):
             data.connect_jwt_secret(verifier)
@@ -193,19 +193,22 @@ class ApiConstruct(Construct):
         """The account-level API Gateway settings (CloudWatch role) created with the REST API."""
         return self.rest_api.node.find_child("Account")
 
+    @staticmethod
+    def _integration(target: BotfleetFunction) -> apigateway.LambdaIntegration:
+        # No console test-invoke permission: one fewer principal allowed to call the function.
+        return apigateway.LambdaIntegration(target.function, proxy=True, allow_test_invoke=False)
+
+    def route(self, resource: apigateway.IResource, target: BotfleetFunction) -> None:
+        """ANY + Lambda proxy on exactly this path."""
+        resource.add_method("ANY", self._integration(target))
+
+    def route_tree(self, resource: apigateway.IResource, target: BotfleetFunction) -> None:
+        """ANY + Lambda proxy on every path below this one ({proxy+})."""
+        resource.add_proxy(default_integration=self._integration(target), any_method=True)
+
     def _routes(self) -> None:
         """Every route is ANY + Lambda proxy: the functions do their own routing (Powertools resolver)."""
-
-        def integration(target: BotfleetFunction) -> apigateway.LambdaIntegration:
-            # No console test-invoke permission: one fewer principal allowed to call the function.
-            return apigateway.LambdaIntegration(target.function, proxy=True, allow_test_invoke=False)
-
-        def route(resource: apigateway.IResource, target: BotfleetFunction) -> None:
-            resource.add_method("ANY", integration(target))
-
-        def route_tree(resource: apigateway.IResource, target: BotfleetFunction) -> None:
-            resource.add_proxy(default_integration=integration(target), any_method=True)
-
+        route, route_tree = self.route, self.route_tree
         api = self.rest_api.root.add_resource("api")
 
         route_tree(api.add_resource("auth"), self.auth)
@@ -219,6 +222,8 @@ class ApiConstruct(Construct):
 
         route(api.add_resource("health"), self.ops)
         route(api.add_resource("config"), self.ops)
+        route(api.add_resource("metrics"), self.ops)
+        self.api_resource = api  # other domains' constructs add their routes under /api
         # Catch-all: any other /api path reaches ops, which answers the contract's JSON 404.
         route_tree(api, self.ops)
 

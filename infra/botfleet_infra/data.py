@@ -25,6 +25,8 @@ class TableAccess(enum.Enum):
 
     #: DescribeTable + GetItem: enough for a health probe, nothing else.
     HEALTH_PROBE = "health_probe"
+    #: Read everything (Get/Query/Scan/BatchGet, DescribeTable), change nothing.
+    READ_ONLY = "read_only"
     #: Read everything (Get/Query/Scan/BatchGet) and delete items, never create or change one.
     READ_AND_DELETE = "read_and_delete"
     #: Full data-plane read/write (no table administration).
@@ -86,7 +88,9 @@ class DataConstruct(Construct):
                 )
             )
             return
-        if access is TableAccess.READ_AND_DELETE:
+        if access is TableAccess.READ_ONLY:
+            self.table.grant_read_data(target.function)
+        elif access is TableAccess.READ_AND_DELETE:
             self.table.grant_read_data(target.function)
             # Items live in the table, not in the indexes: DeleteItem on the table ARN only.
             target.role.add_to_principal_policy(

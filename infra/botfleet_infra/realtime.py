@@ -124,17 +124,7 @@ class RealtimeConstruct(Construct):
         self.callback_url = self.stage.callback_url
 
         for sender in (self.ws, self.broadcaster):
-            sender.add_environment("WS_CALLBACK_URL", self.callback_url)
-            # execute-api:ManageConnections on {apiId}/prod/*/@connections/*: POST (send), GET (inspect)
-            # and DELETE (close) on this stage's connections only.
-            self.stage.grant_management_api_access(sender.function)
-            nag.acknowledge(
-                sender.role,
-                "IAM5",
-                "ManageConnections is scoped to this API's prod stage; the wildcards stand for the HTTP verb "
-                "(POST/GET/DELETE) and the connection id, which only exists at runtime.",
-                self._manage_connections_finding(),
-            )
+            self.grant_connections(sender)
 
         self.broadcaster.function.add_event_source(
             event_sources.DynamoEventSource(
@@ -155,6 +145,20 @@ class RealtimeConstruct(Construct):
             "Consuming a DynamoDB stream needs dynamodb:ListStreams, which supports no resource-level "
             "permissions; X-Ray tracing needs the same wildcard. All other stream actions name this stream.",
             "Resource::*",
+        )
+
+    def grant_connections(self, sender) -> None:
+        """Let `sender` post to and close this API's connections (WS_CALLBACK_URL + ManageConnections)."""
+        sender.add_environment("WS_CALLBACK_URL", self.callback_url)
+        # execute-api:ManageConnections on {apiId}/prod/*/@connections/*: POST (send), GET (inspect)
+        # and DELETE (close) on this stage's connections only.
+        self.stage.grant_management_api_access(sender.function)
+        nag.acknowledge(
+            sender.role,
+            "IAM5",
+            "ManageConnections is scoped to this API's prod stage; the wildcards stand for the HTTP verb "
+            "(POST/GET/DELETE) and the connection id, which only exists at runtime.",
+            self._manage_connections_finding(),
         )
 
     def _manage_connections_finding(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from botfleet_infra.admin import AdminConstruct
 from botfleet_infra.api import ApiConstruct
 from botfleet_infra.data import DataConstruct
 from botfleet_infra.functions import FunctionFactory
@@ -36,6 +37,8 @@ class BotfleetStack(Stack):
         # WebSocket stage logging also needs the account's API Gateway CloudWatch role, which the REST API
         # creates: without this ordering a first deployment into a fresh account can fail.
         self.realtime.stage.node.add_dependency(self.api.cloud_watch_account)
+        self.admin = AdminConstruct(self, "Admin", functions=functions, data=self.data, api=self.api,
+                                    realtime=self.realtime)
         self.provisioning = ProvisioningConstruct(
             self, "Provisioning", settings=settings, functions=functions, data=self.data
         )

@@ -16,6 +16,8 @@ ROUTES = {
     "/api/capital": "bots",
     "/api/capital/{proxy+}": "bots",
     "/api/portfolio": "bots",
+    "/api/metrics": "ops",
+    "/api/admin/{proxy+}": "admin",
     "/api/health": "ops",
     "/api/config": "ops",
     "/api/{proxy+}": "ops",

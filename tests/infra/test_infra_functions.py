@@ -2,7 +2,7 @@
 
 from aws_cdk.assertions import Match
 
-FUNCTION_NAMES = ("auth", "bots", "ops", "ws", "broadcaster", "tick", "engine", "provision")
+from tests.infra.conftest import FUNCTION_NAMES
 
 COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
 
@@ -16,6 +16,7 @@ CONTRACT_ENV = {
     "tick": {"ENGINE_FUNCTION_NAME", "TICK_SHARDS"},
     "engine": {"TABLE_NAME", "TICK_SHARDS"},
     "provision": {"TABLE_NAME", "JWT_SECRET_ARN"},
+    "admin": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_CALLBACK_URL", "TICK_SHARDS"},
 }
 
 

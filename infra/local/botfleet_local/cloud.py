@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import socket
 import sys
 import threading
@@ -40,8 +39,10 @@ DEFAULT_ADMIN_EMAIL = "admin@botfleet.local"
 
 
 def _generated_password() -> str:
-    """Random, and always within the password policy (length, letters mixed with digits/symbols)."""
-    return f"{secrets.token_urlsafe(12)}-{secrets.randbelow(900) + 100}"
+    """Random, and always within the password policy (the product's own generator)."""
+    from botfleet.domain.users import generate_password
+
+    return generate_password()
 
 
 def _json_or_none(payload: bytes) -> object:

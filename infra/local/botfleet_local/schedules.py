@@ -37,11 +37,26 @@ class Schedule:
             "detail-type": "Scheduled Event",
             "source": "aws.events",
             "account": account,
-            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "time": _fire_time(),
             "region": region,
             "resources": [self.rule_arn],
             "detail": {},
         }
+
+
+_last_fire = datetime.min.replace(tzinfo=UTC)
+_fire_lock = threading.Lock()
+
+
+def _fire_time() -> str:
+    """The event's scheduled time. EventBridge fires a rule at most once a minute, so its whole-second `time`
+    names one occurrence; locally a schedule (or the control plane) may fire several times a second, and each
+    firing is a distinct occurrence: millisecond precision, strictly increasing, so no two look alike."""
+    global _last_fire
+    with _fire_lock:
+        now = max(datetime.now(UTC), _last_fire + timedelta(milliseconds=1))
+        _last_fire = now
+    return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def local_name(logical_id: str, resource: dict) -> str:

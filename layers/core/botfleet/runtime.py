@@ -155,6 +155,40 @@ def broadcaster():
     return Broadcaster(connections(), publisher(), clock())
 
 
+@_component
+def audit():
+    from botfleet.adapters.dynamo.audit import DynamoAuditLog
+    from botfleet.services.admin import AuditTrail
+
+    return AuditTrail(DynamoAuditLog(table()), clock())
+
+
+@_component
+def admin():
+    from botfleet.adapters.security import Argon2PasswordHasher
+    from botfleet.services.admin import AdminService
+
+    return AdminService(users(), bots(), connections(), publisher(), Argon2PasswordHasher(), audit(), clock(),
+                        keys=keys())
+
+
+@_component
+def metrics():
+    from botfleet.services.metrics import MetricsService
+
+    return MetricsService(bots(), table())
+
+
+@_component
+def keys():
+    """The API-key vault service, when this function is configured for it (KEYS_KMS_KEY_ID)."""
+    if not os.environ.get("KEYS_KMS_KEY_ID"):
+        return None
+    from botfleet.services.keys import keys_service
+
+    return keys_service()
+
+
 def reset() -> None:
     """Forget everything built so far (tests change the environment between cases)."""
     for built in _BUILT:

@@ -22,6 +22,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def plain_json(value: Any) -> Any:
+    """A value read back from DynamoDB, JSON-ready: whole numbers as ints, other Decimals as strings."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else money_str(value)
+    if isinstance(value, dict):
+        return {key: plain_json(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [plain_json(inner) for inner in value]
+    return value
+
+
 def user_view(user: dict[str, Any]) -> dict[str, Any]:
     return {key: user.get(key) for key in ("id", "email", "name", "role", "created_at")}
 

@@ -24,3 +24,11 @@ class ApiGatewayPublisher:
                 return False
             raise
         return True
+
+    def disconnect(self, connection_id: str) -> None:
+        """Close a client's socket (block, force logout); an already-gone connection is fine."""
+        try:
+            self._client.delete_connection(ConnectionId=connection_id)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("GoneException", "ForbiddenException"):
+                raise

@@ -11,6 +11,13 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])
 MIN_PASSWORD_LENGTH = 10
 
 
+def generate_password() -> str:
+    """A random password that always satisfies the policy (letters mixed with digits and a symbol)."""
+    import secrets
+
+    return f"{secrets.token_urlsafe(12)}-{secrets.randbelow(900) + 100}"
+
+
 def normalize_email(email: str) -> str:
     email = email.strip().lower()
     if len(email) > 254 or not _EMAIL.match(email):

@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.request import Request
 
 from botfleet import runtime
 from botfleet.errors import BotfleetError, Forbidden
+from botfleet.http.rbac import required_role
 from botfleet.services.auth import Principal
 
 logger = Logger()
@@ -47,8 +48,34 @@ def _field_of(error: dict[str, Any]) -> str:
     return ".".join(location) or "body"
 
 
+class BotfleetResolver(APIGatewayRestResolver):
+    """Powertools' resolver with the RBAC policy (botfleet.http.rbac) enforced before anything else: before
+    routing and before request validation, so an anonymous caller learns nothing but 401 and a user
+    nothing but 403 from an admin route, whatever the body. The one place roles are checked."""
+
+    def resolve(self, event, context):
+        headers = event.get("headers") or {}
+        role = required_role(event.get("httpMethod", ""), event.get("path", ""))
+        if role is not None:
+            try:
+                principal = runtime.auth().authenticate(_bearer_token(headers))
+                if role == "admin" and not principal.is_admin:
+                    raise Forbidden("this needs the admin role", code="admin_required")
+            except BotfleetError as exc:
+                return {
+                    "statusCode": exc.status,
+                    "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*",
+                                **exc.headers},
+                    "body": json.dumps({"error": {"code": exc.code, "message": exc.message}}),
+                    "isBase64Encoded": False,
+                }
+            self.append_context(principal=principal)  # cleared by resolve() when the request is done
+            logger.append_keys(user_id=principal.user_id)
+        return super().resolve(event, context)
+
+
 def make_resolver() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True, cors=CORSConfig(allow_origin="*", max_age=600))
+    app = BotfleetResolver(enable_validation=True, cors=CORSConfig(allow_origin="*", max_age=600))
 
     @app.exception_handler(BotfleetError)
     def on_domain_error(exc: BotfleetError) -> Response:
@@ -81,19 +108,21 @@ def make_resolver() -> APIGatewayRestResolver:
     return app
 
 
-def _bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization") or request.headers.get("Authorization") or ""
+def _bearer_token(headers: dict[str, str]) -> str | None:
+    header = headers.get("authorization") or headers.get("Authorization") or ""
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 def authenticated(request: Request) -> Principal:
-    principal = runtime.auth().authenticate(_bearer_token(request))
-    logger.append_keys(user_id=principal.user_id)
+    principal = request.context.get("principal")
+    if principal is None:  # a route the policy made public asked for a caller: that's a policy bug
+        raise Forbidden("this route needs a signed-in caller", code="not_authenticated")
     return principal
 
 
 def admin_only(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+    # The middleware already enforces the policy; this guards a route that is admin-only by its handler.
     if not principal.is_admin:
         raise Forbidden("this needs the admin role", code="admin_required")
     return principal

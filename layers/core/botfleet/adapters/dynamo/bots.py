@@ -25,7 +25,9 @@ def bot_key(owner_id: str, bot_id: str) -> tuple[str, str]:
 
 def bot_to_item(bot: Bot, shards: int) -> dict[str, Any]:
     pk, sk = bot_key(bot.owner_id, bot.id)
-    item = {"pk": pk, "sk": sk, "entity": "bot", "gsi2pk": f"BOT#{bot.id}", "gsi2sk": "BOT", **asdict(bot)}
+    # gsi2 lists the whole fleet for admins (newest first by creation time).
+    item = {"pk": pk, "sk": sk, "entity": "bot", "gsi2pk": "BOTS", "gsi2sk": f"{bot.created_at}#{bot.id}",
+            **asdict(bot)}
     if bot.status == "running":
         # Sparse index: only running bots are in a shard, so the tick reads exactly the bots it runs.
         item["gsi1pk"], item["gsi1sk"] = f"SHARD#{shard_of(bot.id, shards)}", f"BOT#{bot.id}"
@@ -50,7 +52,26 @@ class DynamoBotRepository:
         self.shards = shards
 
     def create(self, bot: Bot) -> None:
-        self.table.put(bot_to_item(bot, self.shards), condition="attribute_not_exists(pk)")
+        """The bot under its owner, and a pointer from its id to its owner (admins address bots by id)."""
+        self.table.transact([
+            {"Put": {"Item": bot_to_item(bot, self.shards), "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"Item": {"pk": f"BOT#{bot.id}", "sk": "META", "entity": "bot_pointer", "owner_id": bot.owner_id},
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+        ])
+
+    def get_any(self, bot_id: str) -> Bot | None:
+        """A bot by id alone, whoever owns it (admin and system use only)."""
+        pointer = self.table.get(f"BOT#{bot_id}", "META")
+        return self.get(pointer["owner_id"], bot_id) if pointer else None
+
+    def list_all(self, limit: int, cursor: str | None) -> tuple[list[Bot], str | None]:
+        items, next_cursor = self.table.query("gsi2pk = :all", {":all": "BOTS"}, index="gsi2", limit=limit,
+                                              cursor=cursor, partition=("gsi2pk", "BOTS"), newest_first=True)
+        return [item_to_bot(item) for item in items], next_cursor
+
+    def all_of_owner(self, owner_id: str) -> list[Bot]:
+        return [item_to_bot(item) for item in self.table.query_all(
+            "pk = :pk AND begins_with(sk, :bot)", {":pk": f"USER#{owner_id}", ":bot": "BOT#"})]
 
     def get(self, owner_id: str, bot_id: str) -> Bot | None:
         item = self.table.get(*bot_key(owner_id, bot_id), consistent=True)
@@ -83,7 +104,16 @@ class DynamoBotRepository:
         return saved
 
     def delete(self, bot: Bot) -> None:
-        self.table.delete(*bot_key(bot.owner_id, bot.id))
+        self.table.transact([
+            {"Delete": {"Key": dict(zip(("pk", "sk"), bot_key(bot.owner_id, bot.id), strict=True))}},
+            {"Delete": {"Key": {"pk": f"BOT#{bot.id}", "sk": "META"}}},
+        ])
+
+    def purge_history(self, bot_id: str) -> int:
+        """Delete a bot's trades and events (account deletion). Returns how many items went."""
+        items = self.table.query_all("pk = :pk", {":pk": f"BOT#{bot_id}"})
+        self.table.delete_many([(item["pk"], item["sk"]) for item in items])
+        return len(items)
 
     def running_in_shard(self, shard: int) -> list[Bot]:
         items = self.table.query_all("gsi1pk = :shard", {":shard": f"SHARD#{shard}"}, index="gsi1")
@@ -119,19 +149,32 @@ class DynamoBotRepository:
             fees = sum((t["fee"] if t["fee_currency"] == quote else t["fee"] * t["price"] for t in trades), Decimal(0))
             operations.append({"Update": {
                 "Key": {"pk": f"USER#{before.owner_id}", "sk": f"SUMMARY#{before.exchange}#{quote}"},
-                "UpdateExpression": "SET entity = :entity, exchange = :exchange, quote_currency = :quote "
+                "UpdateExpression": "SET entity = :entity, exchange = :exchange, quote_currency = :quote, "
+                                    "gsi2pk = :all, gsi2sk = :me "
                                     "ADD trades :count, volume :volume, fees :fees, realized_pnl :pnl",
                 "ExpressionAttributeValues": {
+                    # gsi2 SUMMARIES: admins' fleet metrics add up every user's summaries in one Query
+                    ":all": "SUMMARIES", ":me": f"{before.owner_id}#{before.exchange}#{quote}",
                     ":entity": "trade_summary", ":exchange": before.exchange, ":quote": quote,
                     ":count": len(trades), ":volume": sum((t["cost"] for t in trades), Decimal(0)),
                     ":fees": fees, ":pnl": sum((t["realized_pnl"] for t in trades), Decimal(0)),
                 },
             }})
+        errors = sum(1 for event in events if event["kind"] in ("order_rejected", "sanity_pause"))
+        if errors:
+            for pk in (f"USER#{before.owner_id}", "FLEET"):
+                operations.append({"Update": {"Key": {"pk": pk, "sk": "COUNTERS"},
+                                              "UpdateExpression": "SET entity = :entity ADD errors :n",
+                                              "ExpressionAttributeValues": {":entity": "counters", ":n": errors}}})
         try:
             self.table.transact(operations)
         except ConditionFailed:
             return False
         return True
+
+    def count_tick(self) -> None:
+        self.table.update("FLEET", "COUNTERS", "SET entity = :entity ADD ticks :one",
+                          values={":entity": "counters", ":one": 1})
 
     def events(self, bot_id: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
         return self.table.query(

@@ -168,6 +168,15 @@ class Table:
                 raise ConditionFailed(reasons) from exc
             raise
 
+    def delete_many(self, keys: list[tuple[str, str]]) -> None:
+        """BatchWriteItem deletes, 25 at a time, retrying what DynamoDB hands back unprocessed."""
+        for start in range(0, len(keys), 25):
+            chunk = keys[start:start + 25]
+            requests = [{"DeleteRequest": {"Key": to_dynamo({"pk": pk, "sk": sk})}} for pk, sk in chunk]
+            pending = {self.name: requests}
+            while pending:
+                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
     def describe(self) -> dict[str, Any]:
         return self.client.describe_table(TableName=self.name)["Table"]
 

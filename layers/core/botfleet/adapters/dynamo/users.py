@@ -43,6 +43,29 @@ class DynamoUserRepository:
         )
         return int(updated["token_version"])
 
+    def list_all(self, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        return self.table.query("gsi1pk = :users", {":users": "USERS"}, index="gsi1", limit=limit, cursor=cursor,
+                                partition=("gsi1pk", "USERS"), newest_first=True)
+
+    def update_fields(self, user_id: str, fields: dict[str, Any], *, revoke_tokens: bool) -> dict[str, Any]:
+        """Set fields on a user; with `revoke_tokens`, every token issued so far stops working at once."""
+        names = {f"#{key}": key for key in fields}
+        values = {f":{key}": value for key, value in fields.items()}
+        expression = "SET " + ", ".join(f"#{key} = :{key}" for key in fields)
+        if revoke_tokens:
+            expression += " ADD token_version :one"
+            values[":one"] = 1
+        return self.table.update(*user_key(user_id), expression, names=names, values=values,
+                                 condition="attribute_exists(pk)")
+
+    def delete_account(self, user: dict[str, Any]) -> int:
+        """Everything under the user's partition (profile, bots, keys, summaries, injections, chat) and the
+        email claim. The audit trail lives elsewhere and stays."""
+        items = self.table.query_all("pk = :pk", {":pk": f"USER#{user['id']}"})
+        keys = [(item["pk"], item["sk"]) for item in items] + [(f"EMAIL#{user['email']}", "EMAIL")]
+        self.table.delete_many(keys)
+        return len(keys)
+
     # --- login throttling: a fixed window per email, reset on success ---------------------------
     def login_failures(self, email: str) -> dict[str, Any] | None:
         return self.table.get(f"THROTTLE#{email}", "LOGIN", consistent=True)

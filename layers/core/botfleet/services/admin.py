@@ -1,0 +1,187 @@
+"""Admin actions on users and bots. Every one is written to the audit trail with what it changed."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from dataclasses import replace
+from typing import Any
+
+from botfleet.adapters.dynamo.table import ConditionFailed
+from botfleet.clock import Clock, iso
+from botfleet.domain.bots import MODES, RISK_PAUSE_REASONS, Bot, check_capital, next_status
+from botfleet.domain.exchanges import get_exchange
+from botfleet.domain.users import check_password_strength, generate_password
+from botfleet.errors import Conflict, NotFound, Unprocessable
+from botfleet.ids import new_id
+from botfleet.services.auth import Principal
+from botfleet.views import bot_view, user_view
+
+
+def admin_user_view(user: dict[str, Any]) -> dict[str, Any]:
+    return {**user_view(user), "blocked": bool(user.get("blocked"))}
+
+
+class AuditTrail:
+    """Who did what to what, when, with the state before and after. Never holds secrets."""
+
+    def __init__(self, log: Any, clock: Clock):
+        self.log = log
+        self.clock = clock
+
+    def record(self, actor: Principal | str, action: str, target: str, before: Any = None, after: Any = None,
+               request_id: str | None = None) -> dict[str, Any]:
+        entry = {
+            "id": new_id("aud"), "actor": actor.user_id if isinstance(actor, Principal) else actor,
+            "actor_email": actor.email if isinstance(actor, Principal) else None, "action": action,
+            "target": target, "before": before, "after": after, "request_id": request_id,
+            "ts": iso(self.clock.now()),
+        }
+        self.log.append(entry)
+        return entry
+
+
+class AdminService:
+    def __init__(self, users: Any, bots: Any, connections: Any, publisher: Any, hasher: Any, audit: AuditTrail,
+                 clock: Clock, keys: Any = None):
+        self.users = users
+        self.bots = bots
+        self.connections = connections
+        self.publisher = publisher
+        self.hasher = hasher
+        self.audit = audit
+        self.clock = clock
+        self.keys = keys  # the key vault service, to check live mode has keys (None: no vault configured)
+
+    # --- users -----------------------------------------------------------------------------------
+    def list_users(self, limit: int, cursor: str | None):
+        items, next_cursor = self.users.list_all(limit, cursor)
+        return [admin_user_view(user) for user in items], next_cursor
+
+    def _user(self, user_id: str) -> dict[str, Any]:
+        user = self.users.get(user_id)
+        if user is None:
+            raise NotFound(f"user {user_id} not found")
+        return user
+
+    def _not_self(self, admin: Principal, user_id: str, action: str) -> None:
+        if admin.user_id == user_id:
+            raise Conflict(f"an admin cannot {action} their own account", code="self_action")
+
+    def _close_connections(self, user_id: str) -> int:
+        closed = 0
+        for connection in self.connections.for_user(user_id):
+            self.publisher.disconnect(connection["connection_id"])
+            self.connections.remove(connection["connection_id"])
+            closed += 1
+        return closed
+
+    def reset_password(self, admin: Principal, user_id: str, new_password: str | None, request_id: str | None):
+        user = self._user(user_id)
+        temporary = new_password is None
+        password = new_password if new_password is not None else generate_password()
+        check_password_strength(password, user["email"])
+        self.users.update_fields(user_id, {"password_hash": self.hasher.hash(password),
+                                           "must_change_password": temporary}, revoke_tokens=True)
+        self._close_connections(user_id)
+        self.audit.record(admin, "user.reset_password", f"user:{user_id}", None,
+                          {"temporary": temporary, "sessions_revoked": True}, request_id)
+        return {"user_id": user_id, "temporary_password": password} if temporary else {"user_id": user_id}
+
+    def set_blocked(self, admin: Principal, user_id: str, blocked: bool, request_id: str | None):
+        self._not_self(admin, user_id, "block" if blocked else "unblock")
+        user = self._user(user_id)
+        updated = self.users.update_fields(user_id, {"blocked": blocked}, revoke_tokens=blocked)
+        closed = self._close_connections(user_id) if blocked else 0
+        self.audit.record(admin, "user.block" if blocked else "user.unblock", f"user:{user_id}",
+                          {"blocked": bool(user.get("blocked"))}, {"blocked": blocked, "connections_closed": closed},
+                          request_id)
+        return admin_user_view(updated)
+
+    def force_logout(self, admin: Principal, user_id: str, request_id: str | None):
+        user = self._user(user_id)
+        self.users.update_fields(user_id, {"forced_logout_at": iso(self.clock.now())}, revoke_tokens=True)
+        closed = self._close_connections(user_id)
+        self.audit.record(admin, "user.logout", f"user:{user_id}",
+                          {"token_version": int(user.get("token_version", 0))},
+                          {"token_version": int(user.get("token_version", 0)) + 1, "connections_closed": closed},
+                          request_id)
+        return {"user_id": user_id, "sessions_revoked": True, "connections_closed": closed}
+
+    def delete_user(self, admin: Principal, user_id: str, request_id: str | None):
+        """Bots are stopped, then everything of the user is removed; the audit trail stays."""
+        self._not_self(admin, user_id, "delete")
+        user = self._user(user_id)
+        # Revoke first, so nothing the user does from here on lands, then stop the bots so no tick trades.
+        self.users.update_fields(user_id, {"blocked": True}, revoke_tokens=True)
+        bots = self.bots.all_of_owner(user_id)
+        for bot in bots:
+            if bot.status != "stopped":
+                # (a tick that wrote it meanwhile doesn't matter: it is deleted next, and a later tick's
+                # version-conditioned write cannot bring it back)
+                with suppress(ConditionFailed):
+                    self.bots.save(replace(bot, status="stopped", updated_at=iso(self.clock.now())))
+            self.bots.purge_history(bot.id)
+            self.bots.delete(bot)
+        closed = self._close_connections(user_id)
+        removed = self.users.delete_account(user)
+        self.audit.record(admin, "user.delete", f"user:{user_id}", admin_user_view(user),
+                          {"bots_removed": len(bots), "items_removed": removed, "connections_closed": closed},
+                          request_id)
+
+    # --- bots ------------------------------------------------------------------------------------
+    def list_bots(self, limit: int, cursor: str | None):
+        bots, next_cursor = self.bots.list_all(limit, cursor)
+        return [{**bot_view(bot), "owner_id": bot.owner_id} for bot in bots], next_cursor
+
+    def _bot(self, bot_id: str) -> Bot:
+        bot = self.bots.get_any(bot_id)
+        if bot is None:
+            raise NotFound(f"bot {bot_id} not found")
+        return bot
+
+    def bot_action(self, admin: Principal, bot_id: str, action: str, body: dict[str, Any], request_id: str | None):
+        """mode {mode}, pause, resume, restart, exchange {exchange}: an override of the owner's settings."""
+        for _ in range(3):
+            bot = self._bot(bot_id)
+            updated = self._apply(bot, action, body)
+            try:
+                saved = self.bots.save(updated)
+            except ConditionFailed:
+                continue  # a tick wrote the bot meanwhile: apply to the fresh state
+            before = {key: bot_view(bot)[key] for key in ("status", "pause_reason", "mode", "exchange", "symbol")}
+            after = {key: bot_view(saved)[key] for key in before}
+            self.audit.record(admin, f"bot.{action}", f"bot:{bot_id}", before, after, request_id)
+            return {**bot_view(saved), "owner_id": saved.owner_id}
+        raise Conflict("the bot keeps changing; try again", code="concurrent_update")
+
+    def _apply(self, bot: Bot, action: str, body: dict[str, Any]) -> Bot:
+        now = iso(self.clock.now())
+        if action == "pause":
+            return replace(bot, status=next_status(bot, "pause"), pause_reason="admin", updated_at=now)
+        if action == "resume":
+            ledger = bot.ledger.rebased(bot.ledger.last_mark) if bot.pause_reason in RISK_PAUSE_REASONS else bot.ledger
+            return replace(bot, status=next_status(bot, "resume"), pause_reason=None, ledger=ledger, updated_at=now)
+        if action == "restart":
+            # Back to running from any state, breakers re-based, resting orders kept with their reservations.
+            return replace(bot, status="running", pause_reason=None, ledger=bot.ledger.rebased(bot.ledger.last_mark),
+                           updated_at=now)
+        if action == "mode":
+            mode = body.get("mode")
+            if mode not in MODES:
+                raise Unprocessable("mode", f"must be one of {', '.join(MODES)}")
+            if mode == "live" and not self._has_keys(bot.owner_id, bot.exchange):
+                raise Conflict(f"the owner has no {bot.exchange} API key stored; live mode needs one",
+                               code="api_key_required")
+            return replace(bot, mode=mode, updated_at=now)
+        if action == "exchange":
+            exchange = get_exchange(body.get("exchange", ""))
+            exchange.rules(bot.symbol)  # 422 naming the symbol when the new exchange doesn't list it
+            if bot.ledger.base_total > 0 or bot.orders:
+                raise Conflict("the bot holds a position or open orders on its exchange; flatten it first",
+                               code="position_open")
+            check_capital(exchange.id, bot.symbol, bot.ledger.quote_total)
+            return replace(bot, exchange=exchange.id, updated_at=now)
+        raise NotFound(f"unknown bot action {action}")
+
+    def _has_keys(self, user_id: str, provider: str) -> bool:
+        return bool(self.keys and self.keys.is_configured(user_id, provider))

@@ -1,0 +1,100 @@
+"""Metrics for GET /api/metrics: the caller's own series for users, fleet-wide for admins.
+
+Built per request in a fresh prometheus-client registry (Lambda has no long-lived scrape target), from
+items the platform already keeps: bots (by status), per-exchange trade summaries, bot events."""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+from typing import Any
+
+from botfleet.services.auth import Principal
+
+
+class MetricsService:
+    def __init__(self, bots: Any, table: Any):
+        self.bots = bots
+        self.table = table
+
+    def snapshot(self, caller: Principal) -> dict[str, Any]:
+        fleet = caller.is_admin
+        bots = self._all(self.bots.list_all) if fleet else self.bots.all_of_owner(caller.user_id)
+        if fleet:
+            summaries = self.table.query_all("gsi2pk = :s", {":s": "SUMMARIES"}, index="gsi2")
+        else:
+            summaries = self.bots.summaries(caller.user_id)
+        counters = self.table.get("FLEET", "COUNTERS") or {}
+        statuses = Counter(bot.status for bot in bots)
+        quarantines = sum(int(bot.pause_count) for bot in bots)
+        risk_pauses = Counter(bot.pause_reason for bot in bots if bot.status == "paused" and bot.pause_reason)
+        trades: list[dict[str, Any]] = []
+        for item in summaries:
+            trades.append({"exchange": item["exchange"], "currency": item["quote_currency"],
+                           "trades": int(item["trades"]), "volume": Decimal(item["volume"]),
+                           "fees": Decimal(item["fees"]), "realized_pnl": Decimal(item["realized_pnl"])})
+        return {
+            "scope": "fleet" if fleet else "user",
+            "bots_by_status": {status: statuses.get(status, 0) for status in ("running", "paused", "quarantined",
+                                                                               "stopped")},
+            "paused_by_reason": dict(risk_pauses),
+            "risk_pauses_total": quarantines,
+            "trades": _merge(trades),
+            "ticks_total": int(counters.get("ticks", 0)) if fleet else None,
+            "errors_total": int(counters.get("errors", 0)) if fleet else sum(
+                int(i.get("errors", 0)) for i in [self.table.get(f"USER#{caller.user_id}", "COUNTERS") or {}]),
+        }
+
+    @staticmethod
+    def _all(lister) -> list:
+        items, cursor = [], None
+        while True:
+            page, cursor = lister(200, cursor)
+            items += page
+            if not cursor:
+                return items
+
+
+def _merge(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["exchange"], row["currency"])
+        target = merged.setdefault(key, {"exchange": key[0], "currency": key[1], "trades": 0, "volume": Decimal(0),
+                                         "fees": Decimal(0), "realized_pnl": Decimal(0)})
+        for name in ("trades", "volume", "fees", "realized_pnl"):
+            target[name] += row[name]
+    return list(merged.values())
+
+
+def prometheus_text(snapshot: dict[str, Any]) -> bytes:
+    from prometheus_client import CollectorRegistry, Gauge, generate_latest
+
+    registry = CollectorRegistry()
+    bots = Gauge("botfleet_bots", "Bots by status", ["status"], registry=registry)
+    for status, count in snapshot["bots_by_status"].items():
+        bots.labels(status).set(count)
+    paused = Gauge("botfleet_paused_bots", "Paused bots by pause reason", ["reason"], registry=registry)
+    for reason, count in snapshot["paused_by_reason"].items():
+        paused.labels(reason).set(count)
+    Gauge("botfleet_risk_pauses_total", "Risk pauses (circuit-breaker trips) so far", registry=registry).set(
+        snapshot["risk_pauses_total"])
+    labels = ["exchange", "currency"]
+    series = {name: Gauge(f"botfleet_{name}", help_text, labels, registry=registry) for name, help_text in (
+        ("trades_total", "Fills"), ("volume_total", "Traded volume in quote currency"),
+        ("fees_total", "Fees paid, valued in quote currency"), ("realized_pnl_total", "Realized P&L in quote"))}
+    for row in snapshot["trades"]:
+        series["trades_total"].labels(row["exchange"], row["currency"]).set(row["trades"])
+        series["volume_total"].labels(row["exchange"], row["currency"]).set(float(row["volume"]))
+        series["fees_total"].labels(row["exchange"], row["currency"]).set(float(row["fees"]))
+        series["realized_pnl_total"].labels(row["exchange"], row["currency"]).set(float(row["realized_pnl"]))
+    if snapshot["ticks_total"] is not None:
+        Gauge("botfleet_ticks_total", "Trading ticks run", registry=registry).set(snapshot["ticks_total"])
+    Gauge("botfleet_errors_total", "Rejected orders and sanity pauses", registry=registry).set(snapshot["errors_total"])
+    return generate_latest(registry)
+
+
+def json_view(snapshot: dict[str, Any]) -> dict[str, Any]:
+    from botfleet.domain.money import money_str
+
+    return {**snapshot, "trades": [{k: money_str(v) if isinstance(v, Decimal) else v for k, v in row.items()}
+                                   for row in snapshot["trades"]]}

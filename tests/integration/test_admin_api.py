@@ -1,0 +1,125 @@
+"""Admin endpoints through the real handlers against moto: RBAC, the user and bot actions, the audit trail."""
+
+import pytest
+
+from botfleet import runtime
+from tests.integration.conftest import FakePublisher, load_handler
+from tests.support.events import LambdaContext, rest_event, ws_event
+
+BOT = {"name": "t", "exchange": "binance", "symbol": "BTC/USDT", "strategy": "sma_cross", "capital": "1000"}
+
+
+@pytest.fixture
+def admin_token(api):
+    runtime.auth().ensure_admin("root@example.com", "admin passphrase 9")
+    status, session = api.call("auth", "POST", "/api/auth/login",
+                               {"email": "root@example.com", "password": "admin passphrase 9"})
+    assert status == 200
+    return session["access_token"]
+
+
+@pytest.fixture
+def publisher(monkeypatch, api):
+    fake = FakePublisher()
+    fake.closed = []
+    fake.disconnect = fake.closed.append
+    monkeypatch.setattr(runtime, "publisher", lambda: fake)
+    runtime.admin.cache_clear()
+    runtime.sessions.cache_clear()
+    return fake
+
+
+def test_block_takes_effect_at_once_and_is_audited(api, admin_token, publisher):
+    token, user = api.register()
+    load_handler("ws").handler(ws_event("$connect", "conn-1", token=token), LambdaContext())
+    status, blocked = api.call("admin", "POST", f"/api/admin/users/{user['id']}/block", token=admin_token)
+    assert status == 200 and blocked["blocked"] is True
+    assert publisher.closed == ["conn-1"]  # the user's socket is closed
+    status, body = api.call("auth", "GET", "/api/auth/me", token=token)
+    assert status in (401, 403)
+    login = {"email": user["email"], "password": "correct horse 1"}
+    status, body = api.call("auth", "POST", "/api/auth/login", login)
+    assert (status, body["error"]["code"]) == (403, "account_blocked")
+    api.call("admin", "POST", f"/api/admin/users/{user['id']}/unblock", token=admin_token)
+    assert api.call("auth", "POST", "/api/auth/login", login)[0] == 200
+    audit = api.call("admin", "GET", "/api/admin/audit", token=admin_token)[1]["items"]
+    assert [entry["action"] for entry in audit][:2] == ["user.unblock", "user.block"]
+    assert audit[1]["before"] == {"blocked": False} and audit[1]["after"]["blocked"] is True
+    assert all(entry["actor_email"] == "root@example.com" and entry["request_id"] for entry in audit)
+
+
+def test_force_logout_and_reset_password(api, admin_token, publisher):
+    token, user = api.register()
+    api.call("admin", "POST", f"/api/admin/users/{user['id']}/logout", token=admin_token)
+    assert api.call("auth", "GET", "/api/auth/me", token=token)[0] == 401
+    status, reset = api.call("admin", "POST", f"/api/admin/users/{user['id']}/reset-password", token=admin_token)
+    temporary = reset["temporary_password"]
+    assert status == 200 and api.call("auth", "POST", "/api/auth/login",
+                                      {"email": user["email"], "password": temporary})[0] == 200
+    status, _ = api.call("admin", "POST", f"/api/admin/users/{user['id']}/reset-password",
+                         {"new_password": "chosen by admin 77"}, token=admin_token)
+    assert status == 200
+    assert api.call("auth", "POST", "/api/auth/login", {"email": user["email"], "password": temporary})[0] == 401
+    assert api.call("auth", "POST", "/api/auth/login",
+                    {"email": user["email"], "password": "chosen by admin 77"})[0] == 200
+    actions = [e["action"] for e in api.call("admin", "GET", "/api/admin/audit?action=user.reset_password",
+                                             token=admin_token)[1]["items"]]
+    assert actions == ["user.reset_password", "user.reset_password"]
+    assert "chosen by admin" not in str(api.call("admin", "GET", "/api/admin/audit", token=admin_token)[1])
+
+
+def test_delete_cascades_and_the_audit_trail_stays(api, admin_token, publisher):
+    token, user = api.register()
+    bot = api.call("bots", "POST", "/api/bots", BOT, token=token)[1]
+    assert api.call("admin", "DELETE", f"/api/admin/users/{user['id']}", token=admin_token)[0] == 204
+    login = {"email": user["email"], "password": "correct horse 1"}
+    assert api.call("auth", "POST", "/api/auth/login", login)[0] == 401
+    assert runtime.bots().get_any(bot["id"]) is None
+    ids = [b["id"] for b in api.call("admin", "GET", "/api/admin/bots", token=admin_token)[1]["items"]]
+    assert bot["id"] not in ids
+    users = [u["id"] for u in api.call("admin", "GET", "/api/admin/users", token=admin_token)[1]["items"]]
+    assert user["id"] not in users
+    (entry,) = api.call("admin", "GET", "/api/admin/audit?action=user.delete", token=admin_token)[1]["items"]
+    assert entry["target"] == f"user:{user['id']}" and entry["after"]["bots_removed"] == 1
+    # the email is free again
+    assert api.call("auth", "POST", "/api/auth/register",
+                    {"email": user["email"], "password": "brand new pass 5", "name": "Again"})[0] == 201
+
+
+def test_admins_cannot_block_or_delete_themselves(api, admin_token):
+    me = api.call("auth", "GET", "/api/auth/me", token=admin_token)[1]
+    assert api.call("admin", "POST", f"/api/admin/users/{me['id']}/block", token=admin_token)[0] == 409
+    assert api.call("admin", "DELETE", f"/api/admin/users/{me['id']}", token=admin_token)[0] == 409
+
+
+def test_bot_overrides(api, admin_token):
+    token, _ = api.register()
+    bot = api.call("bots", "POST", "/api/bots", BOT, token=token)[1]
+    url = f"/api/admin/bots/{bot['id']}"
+    paused = api.call("admin", "POST", f"{url}/pause", token=admin_token)[1]
+    assert (paused["status"], paused["pause_reason"]) == ("paused", "admin")
+    assert api.call("admin", "POST", f"{url}/resume", token=admin_token)[1]["status"] == "running"
+    assert api.call("admin", "POST", f"{url}/restart", token=admin_token)[1]["status"] == "running"
+    status, body = api.call("admin", "POST", f"{url}/mode", {"mode": "live"}, token=admin_token)
+    assert (status, body["error"]["code"]) == (409, "api_key_required")
+    moved = api.call("admin", "POST", f"{url}/exchange", {"exchange": "kucoin"}, token=admin_token)[1]
+    assert moved["exchange"] == "kucoin"
+    status, body = api.call("admin", "POST", f"{url}/exchange", {"exchange": "luno"}, token=admin_token)
+    assert status == 422 and "BTC/USDT" in body["error"]["message"]
+    assert api.call("admin", "POST", "/api/admin/bots/nope/pause", token=admin_token)[0] == 404
+    listed = api.call("admin", "GET", "/api/admin/bots", token=admin_token)[1]["items"]
+    assert listed[0]["id"] == bot["id"] and listed[0]["owner_id"]
+    actions = [e["action"] for e in api.call("admin", "GET", "/api/admin/audit?since=2000-01-01T00:00:00Z",
+                                             token=admin_token)[1]["items"]]
+    assert actions[:4] == ["bot.exchange", "bot.restart", "bot.resume", "bot.pause"]
+
+
+def test_metrics_user_and_fleet(api, admin_token):
+    token, _ = api.register()
+    api.call("bots", "POST", "/api/bots", BOT, token=token)
+    status, body = api.call("ops", "GET", "/api/metrics", token=token, headers={"Accept": "application/json"})
+    assert status == 200 and body["scope"] == "user" and body["bots_by_status"]["running"] == 1
+    reply = load_handler("ops").handler(rest_event("GET", "/api/metrics", token=admin_token), LambdaContext())
+    assert reply["statusCode"] == 200 and "botfleet_bots{status=\"running\"} 1.0" in reply["body"]
+    assert reply["multiValueHeaders"]["Content-Type"][0].startswith("text/plain")
+    assert api.call("ops", "GET", "/api/metrics")[0] == 401
