@@ -10,12 +10,12 @@ from aws_lambda_powertools.logging import correlation_paths
 import botfleet
 from botfleet import runtime
 from botfleet.domain.exchanges import EXCHANGES
+from botfleet.domain.providers import PROVIDERS
 from botfleet.http import Caller, json_response, make_resolver
 
 logger = Logger()
 app = make_resolver()
 
-PROVIDERS = ["openai", "luno", "binance", "kucoin", "valr", "ovex"]
 
 
 def _check_table() -> str:
@@ -57,7 +57,7 @@ def config():
             }
             for exchange in EXCHANGES.values()
         },
-        "providers": PROVIDERS,
+        "providers": list(PROVIDERS),
         "version": botfleet.__version__,
         "region": os.environ.get("AWS_REGION", ""),
     }

@@ -13,6 +13,7 @@ from botfleet_infra.provisioning import ProvisioningConstruct
 from botfleet_infra.realtime import RealtimeConstruct
 from botfleet_infra.settings import BuildSettings
 from botfleet_infra.trading import TradingConstruct
+from botfleet_infra.vault import VaultConstruct
 
 STACK_NAME = "Botfleet"
 
@@ -39,6 +40,14 @@ class BotfleetStack(Stack):
         self.realtime.stage.node.add_dependency(self.api.cloud_watch_account)
         self.admin = AdminConstruct(self, "Admin", functions=functions, data=self.data, api=self.api,
                                     realtime=self.realtime)
+        self.vault = VaultConstruct(self, "Vault", settings=settings, functions=functions, data=self.data,
+                                    api=self.api)
+        # Live orders are signed with the owner's keys: the engine opens them (per user and provider only).
+        self.vault.allow_secrets(self.trading.engine, seal=False,
+                                 providers=["luno", "binance", "kucoin", "valr", "ovex"])
+        # Creating a live bot or switching one to live needs to know a key exists, not what it is.
+        self.vault.know_configured_keys(self.api.bots)
+        self.vault.know_configured_keys(self.admin.admin)
         self.provisioning = ProvisioningConstruct(
             self, "Provisioning", settings=settings, functions=functions, data=self.data
         )

@@ -18,6 +18,8 @@ ROUTES = {
     "/api/portfolio": "bots",
     "/api/metrics": "ops",
     "/api/admin/{proxy+}": "admin",
+    "/api/keys": "keys",
+    "/api/keys/{proxy+}": "keys",
     "/api/health": "ops",
     "/api/config": "ops",
     "/api/{proxy+}": "ops",

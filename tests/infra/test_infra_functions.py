@@ -9,14 +9,15 @@ COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LE
 #: docs/internals.md, "Environment variables".
 CONTRACT_ENV = {
     "auth": {"TABLE_NAME", "JWT_SECRET_ARN"},
-    "bots": {"TABLE_NAME", "JWT_SECRET_ARN", "TICK_SHARDS"},
+    "bots": {"TABLE_NAME", "JWT_SECRET_ARN", "TICK_SHARDS", "KEYS_KMS_KEY_ID"},
     "ops": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_URL"},
     "ws": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_CALLBACK_URL"},
     "broadcaster": {"TABLE_NAME", "WS_CALLBACK_URL"},
     "tick": {"ENGINE_FUNCTION_NAME", "TICK_SHARDS"},
-    "engine": {"TABLE_NAME", "TICK_SHARDS"},
+    "engine": {"TABLE_NAME", "TICK_SHARDS", "KEYS_KMS_KEY_ID"},
     "provision": {"TABLE_NAME", "JWT_SECRET_ARN"},
-    "admin": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_CALLBACK_URL", "TICK_SHARDS"},
+    "admin": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_CALLBACK_URL", "TICK_SHARDS", "KEYS_KMS_KEY_ID"},
+    "keys": {"TABLE_NAME", "JWT_SECRET_ARN", "KEYS_KMS_KEY_ID"},
 }
 
 

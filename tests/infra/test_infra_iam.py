@@ -58,13 +58,35 @@ def test_broadcaster_reads_and_deletes_but_never_writes_items(light):
 
 def test_table_writers(light, function_name):
     writes = "dynamodb:PutItem" in light.role_actions(function_name)
-    assert writes == (function_name in {"auth", "bots", "ws", "engine", "provision", "admin"})
+    assert writes == (function_name in {"auth", "bots", "ws", "engine", "provision", "admin", "keys"})
 
 
 def test_jwt_secret_readers(light, function_name):
     (secret_id,) = light.resources_of_type("AWS::SecretsManager::Secret")
     reads = bool(_statements_on(light, function_name, secret_id))
-    assert reads == (function_name in {"auth", "bots", "ops", "ws", "provision", "admin"})
+    assert reads == (function_name in {"auth", "bots", "ops", "ws", "provision", "admin", "keys"})
+
+
+def test_only_keys_and_engine_open_secrets_and_only_per_user_and_provider(light, function_name):
+    statements = [s for s in light.role_statements(function_name)
+                  if any(str(a).startswith("kms:") for a in _as_list(s["Action"]))]
+    if function_name not in ("keys", "engine"):
+        assert statements == []
+        return
+    (statement,) = statements
+    actions = set(_as_list(statement["Action"]))
+    # keys seals (GenerateDataKey) and opens; the engine only opens, to sign live orders
+    assert actions == ({"kms:Decrypt", "kms:GenerateDataKey"} if function_name == "keys" else {"kms:Decrypt"})
+    conditions = statement["Condition"]
+    assert conditions["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"] == ["user_id", "provider"]
+    assert conditions["Null"] == {"kms:EncryptionContext:user_id": "false", "kms:EncryptionContext:provider": "false"}
+    if function_name == "engine":  # exchange keys only: never the user's OpenAI key
+        assert conditions["StringEquals"]["kms:EncryptionContext:provider"] == ["luno", "binance", "kucoin", "valr",
+                                                                                  "ovex"]
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
 
 
 def test_no_wildcard_action_anywhere_and_star_resource_only_where_unavoidable(light):

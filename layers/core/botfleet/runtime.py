@@ -103,7 +103,7 @@ def auth():
 def bot_service():
     from botfleet.services.bots import BotService
 
-    return BotService(bots(), trades(), clock())
+    return BotService(bots(), trades(), clock(), keys=keys(), audit=audit())
 
 
 @_component
@@ -121,10 +121,36 @@ def market_data():
 
 
 @_component
+def live_trader():
+    """Live trading for the engine: the owner's keys from the vault, the exchange client for them."""
+    if keys() is None:
+        return None
+    from botfleet.adapters.exchanges import make_client
+    from botfleet.adapters.providers import provider_urls_from_env
+    from botfleet.domain.orders import ExchangeAuthError
+    from botfleet.services.live import LiveTrader
+
+    urls = provider_urls_from_env(os.environ.get("BOTFLEET_PROVIDER_URLS"))
+    clients: dict[tuple[str, str], object] = {}
+
+    def client_for(bot):
+        key = (bot.owner_id, bot.exchange)
+        if key not in clients:  # one client per owner and exchange for the life of this environment
+            if not keys().is_configured(bot.owner_id, bot.exchange):
+                raise ExchangeAuthError(bot.exchange, "no API key is stored for this exchange")
+            credentials = dict(keys().credentials_for(bot.owner_id, bot.exchange))
+            timeout = float(os.environ.get("EXCHANGE_TIMEOUT_S") or 5)  # well inside the engine's time limit
+            clients[key] = make_client(bot.exchange, credentials, base_url=urls.get(bot.exchange), timeout_s=timeout)
+        return clients[key]
+
+    return LiveTrader(client_for)
+
+
+@_component
 def engine():
     from botfleet.services.trading import TradingEngine
 
-    return TradingEngine(bots(), market_data())
+    return TradingEngine(bots(), market_data(), live_trader())
 
 
 @_component

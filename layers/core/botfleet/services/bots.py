@@ -49,10 +49,12 @@ def _execution(spec: dict[str, Any], bot: Bot | None = None) -> dict[str, Any]:
 
 
 class BotService:
-    def __init__(self, bots: BotRepository, trades: Any, clock: Clock):
+    def __init__(self, bots: BotRepository, trades: Any, clock: Clock, *, keys: Any = None, audit: Any = None):
         self.bots = bots
         self.trade_repo = trades
         self.clock = clock
+        self.keys = keys  # the key vault (None where this function has none): live mode needs the owner's key
+        self.audit = audit
 
     def create(self, owner: Principal, spec: dict[str, Any]) -> Bot:
         name = _name(spec["name"])
@@ -64,7 +66,7 @@ class BotService:
         execution = _execution(spec)
         if spec["mode"] not in MODES:
             raise Unprocessable("mode", f"must be one of {', '.join(MODES)}")
-        if spec["mode"] == "live":
+        if spec["mode"] == "live" and not (self.keys and self.keys.is_configured(owner.user_id, exchange.id)):
             # Live orders need the owner's exchange keys; until a key is stored there is nothing to sign with.
             raise Conflict(
                 f"live trading on {exchange.name} needs your API key: store it with PUT /api/keys/{exchange.id}",
@@ -80,6 +82,10 @@ class BotService:
             status="running", risk=risk, initial_capital=capital, **execution,
         )
         self.bots.create(bot)
+        if bot.mode == "live" and self.audit:  # real money: a sensitive action, on the record
+            self.audit.record(owner, "bot.live_mode", f"bot:{bot.id}", None,
+                              {"mode": "live", "exchange": bot.exchange, "symbol": bot.symbol,
+                               "capital": str(bot.capital)})
         return bot
 
     def get(self, owner: Principal, bot_id: str) -> Bot:

@@ -49,9 +49,10 @@ def trade_record(result: StepResult, execution, ts: str) -> dict:
 
 
 class TradingEngine:
-    def __init__(self, bots: BotRepository, market_data: MarketData):
+    def __init__(self, bots: BotRepository, market_data: MarketData, live=None):
         self.bots = bots
         self.market_data = market_data
+        self.live = live  # LiveTrader, when this engine may trade live (it has the key vault)
 
     def run_shard(self, shard: int, tick_id: str, now: datetime) -> ShardReport:
         report = ShardReport(tick_id, shard)
@@ -59,19 +60,25 @@ class TradingEngine:
         ts = iso(now)
         for bot in self.bots.running_in_shard(shard):
             report.bots += 1
-            if bot.mode != "paper" or (bot.last_tick and bot.last_tick >= tick_id):
-                report.already_done += bot.mode == "paper"
+            if bot.last_tick and bot.last_tick >= tick_id:
+                report.already_done += 1
+                continue
+            if bot.mode == "live" and self.live is None:
+                log.error("live bot but no key vault configured", extra={"bot_id": bot.id})
                 continue
             key = (bot.exchange, bot.symbol)
             if key not in views:
                 view = self.market_data.view(bot.exchange, bot.symbol, tick_id)
                 views[key] = (view, [float(close) for close in view.closes])
             view, closes = views[key]
-            result = step(bot, closes, view.book, view.mark, tick_id)
+            if bot.mode == "live":
+                result = self.live.step(bot, closes, tick_id)
+            else:
+                result = step(bot, closes, view.book, view.mark, tick_id)
             for event in result.events:
                 if event["kind"] == "order_rejected":
                     report.rejected[event["rule"]] = report.rejected.get(event["rule"], 0) + 1
-                if event["kind"] in ("risk_pause", "sanity_pause"):
+                if event["kind"] in ("risk_pause", "sanity_pause", "live_pause"):
                     report.paused += 1
                     log.warning("bot paused", extra={"bot_id": bot.id, "reason": event.get("reason"),
                                                      "detail": event["message"]})

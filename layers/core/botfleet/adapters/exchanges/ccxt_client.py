@@ -9,6 +9,7 @@ cancelled) lives in one small `_Venue` subclass each, so the client itself stays
 
 from __future__ import annotations
 
+import logging
 from decimal import ROUND_UP, Decimal
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -45,6 +46,7 @@ class CcxtExchangeClient:
     def __init__(self, exchange_id: str, credentials: dict, *, base_url: str | None = None, timeout_s: float = 10):
         import ccxt  # lazy on purpose, see the module docstring
 
+        silence_ccxt_request_dumps()  # before any request: ccxt would log our credentials at DEBUG
         self.exchange_id = exchange_id
         self._ccxt = ccxt
         self._venue = _VENUES[exchange_id]()
@@ -356,3 +358,20 @@ class _Luno(_Venue):
 
 
 _VENUES: dict[str, type[_Venue]] = {"binance": _Binance, "kucoin": _KuCoin, "luno": _Luno}
+
+
+class _NoRequestDumps(logging.Filter):
+    """ccxt logs every request at DEBUG with its headers: the API key, Luno's Basic credentials (key:secret),
+    KuCoin's signed passphrase. Those records never reach a handler, whatever level logging is set to."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+_CCXT_REQUEST_LOGGER = logging.getLogger("ccxt.base.exchange")
+
+
+def silence_ccxt_request_dumps() -> None:
+    """Idempotent; called by every ccxt client before it is used (key tests and live trading alike)."""
+    if not any(isinstance(existing, _NoRequestDumps) for existing in _CCXT_REQUEST_LOGGER.filters):
+        _CCXT_REQUEST_LOGGER.addFilter(_NoRequestDumps())

@@ -1,0 +1,93 @@
+"""Live mode through the tick: the owner's keys from the vault (moto KMS), a signed order on a mock Binance that
+verifies signatures, a lost reply reconciled by client order id on the next tick, and a rejected key."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal as D
+
+import boto3
+import pytest
+
+from botfleet import runtime
+from botfleet.adapters.dynamo.bots import shard_of
+from tests.integration.conftest import load_handler
+from tests.support.events import LambdaContext
+from tests.support.mock_exchanges import start_mock
+
+BOT = {"name": "live", "exchange": "binance", "symbol": "BTC/USDT", "strategy": "sma_cross",
+       "params": {"fast": 2, "slow": 3}, "mode": "live", "capital": "1000"}
+
+
+@pytest.fixture
+def binance(aws, monkeypatch):
+    key = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["Arn"]
+    monkeypatch.setenv("KEYS_KMS_KEY_ID", key)
+    with start_mock("binance") as mock:
+        monkeypatch.setenv("BOTFLEET_PROVIDER_URLS", json.dumps({"binance": mock.url}))
+        monkeypatch.setenv("EXCHANGE_TIMEOUT_S", "1")
+        runtime.reset()
+        yield mock
+
+
+def _tick(bot_id, minute):
+    shard = shard_of(bot_id, runtime.settings().tick_shards)
+    return load_handler("engine").handler({"tick_id": f"2026-11-24T11:{minute:02d}:00.000Z", "shard": shard},
+                                          LambdaContext())
+
+
+def _move(pct):
+    load_handler("provision").handler({"action": "market_move", "exchange": "binance", "symbol": "BTC/USDT",
+                                       "move_pct": pct}, LambdaContext())
+
+
+def test_live_bot_needs_a_key_then_trades_on_the_exchange(api, binance):
+    token, _ = api.register()
+    status, body = api.call("bots", "POST", "/api/bots", BOT, token=token)
+    assert (status, body["error"]["code"]) == (409, "api_key_required")
+    credentials = {k: v for k, v in binance.credentials.items() if k in ("api_key", "api_secret")}
+    assert api.call("keys", "PUT", "/api/keys/binance", credentials, token=token)[0] == 200
+    status, bot = api.call("bots", "POST", "/api/bots", BOT, token=token)
+    assert status == 201 and bot["mode"] == "live"
+
+    _move(5)  # the strategy wants to be long
+    report = _tick(bot["id"], 0)
+    assert report["fills"] == 1
+    (order,) = binance.venue.orders.values()
+    assert order.client_order_id.startswith(bot["id"]) and order.side == "buy"  # signed, accepted, filled
+    (trade,) = api.call("bots", "GET", f"/api/bots/{bot['id']}/trades", token=token)[1]["items"]
+    assert trade["mode"] == "live" and trade["client_order_id"] == order.client_order_id
+    live = api.call("bots", "GET", f"/api/bots/{bot['id']}", token=token)[1]
+    assert D(live["position"]) > 0 and D(live["cash"]) < D("1000")
+
+    # the exchange takes the sell but the reply never arrives: the order is kept, then reconciled
+    binance.fail("hang_after", method="POST", path="/api/v3/order", seconds=3)
+    _move(-8)
+    assert _tick(bot["id"], 1)["fills"] == 0
+    pending = api.call("bots", "GET", f"/api/bots/{bot['id']}", token=token)[1]
+    assert len(pending["open_orders"]) == 1
+    events = api.call("bots", "GET", f"/api/bots/{bot['id']}/events", token=token)[1]["items"]
+    assert events[0]["kind"] == "exchange_unavailable" and "reconciled" in events[0]["message"]
+    _tick(bot["id"], 2)
+    trades = api.call("bots", "GET", f"/api/bots/{bot['id']}/trades", token=token)[1]["items"]
+    sells = [t for t in trades if t["side"] == "sell"]
+    assert len(sells) == 1 and "11:01:00" in sells[0]["client_order_id"]  # found by its id, booked once
+    sent = [o for o in binance.venue.orders.values() if o.client_order_id == sells[0]["client_order_id"]]
+    assert len(sent) == 1  # and never re-sent
+    final = api.call("bots", "GET", f"/api/bots/{bot['id']}", token=token)[1]
+    assert all(o["client_order_id"] != sells[0]["client_order_id"] for o in final["open_orders"])
+    audit = runtime.audit().log.list(10, None, action="bot.live_mode")[0]
+    assert audit and audit[0]["target"] == f"bot:{bot['id']}"
+
+
+def test_a_rejected_key_pauses_the_live_bot(api, binance):
+    token, _ = api.register()
+    api.call("keys", "PUT", "/api/keys/binance", {"api_key": binance.credentials["api_key"],
+                                                  "api_secret": "not-the-secret"}, token=token)
+    bot = api.call("bots", "POST", "/api/bots", BOT, token=token)[1]
+    _move(5)
+    _tick(bot["id"], 0)
+    paused = api.call("bots", "GET", f"/api/bots/{bot['id']}", token=token)[1]
+    assert (paused["status"], paused["pause_reason"], paused["pause_count"]) == ("paused", "exchange_auth", 0)
+    assert "not-the-secret" not in json.dumps(api.call("bots", "GET", f"/api/bots/{bot['id']}/events",
+                                                       token=token)[1])
