@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: help venv run test test-fast lint format unit integration infra local-cloud e2e openapi openapi-check \
-        synth bench clean
+        synth bench bench-training clean
 
 help:
 	@echo "make run            start the local cloud with demo bots (READY http://127.0.0.1:8000)"
@@ -18,6 +18,7 @@ help:
 	@echo "make test-fast      unit + integration only (seconds)"
 	@echo "make unit|integration|infra|local-cloud|e2e   one tier;  make test-one T=tests/unit/test_x.py"
 	@echo "make bench          startup, cold starts, DynamoDB calls/bot/tick, decisions/s, paper fills/s"
+	@echo "make bench-training the backtester vs vectorbt and backtesting.py (installs the peers)"
 	@echo "make openapi        regenerate docs/openapi.json;  make synth  synthesize the CDK app (light)"
 
 $(STAMP): requirements-dev.txt layers/deps/requirements.txt pyproject.toml
@@ -76,6 +77,11 @@ test: $(STAMP) lint openapi-check
 bench: $(STAMP)
 	$(PY) tests/bench/foundation.py
 	$(PY) tests/bench/paper.py
+
+# The peers (vectorbt brings numba) are installed only for this benchmark, never into the Lambda layers.
+bench-training: $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-bench.txt
+	$(PY) tests/bench/training.py
 
 clean:
 	rm -rf cdk.out .local .pytest_cache .ruff_cache

@@ -27,6 +27,10 @@ def _cfn_logical_id(construct: IConstruct) -> str:
     return Stack.of(element).get_logical_id(element)
 
 
+def logical_id(construct: IConstruct) -> str:
+    return _cfn_logical_id(construct)
+
+
 def getatt_arn_finding(construct: IConstruct, suffix: str = "") -> str:
     """The IAM5 finding cdk-nag reports for a resource ARN built on `Fn::GetAtt [<id>, Arn]` + `suffix`."""
     return f"Resource::<{_cfn_logical_id(construct)}.Arn>{suffix}"

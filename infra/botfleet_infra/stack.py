@@ -13,6 +13,7 @@ from botfleet_infra.provisioning import ProvisioningConstruct
 from botfleet_infra.realtime import RealtimeConstruct
 from botfleet_infra.settings import BuildSettings
 from botfleet_infra.trading import TradingConstruct
+from botfleet_infra.training import TrainingConstruct
 from botfleet_infra.vault import VaultConstruct
 
 STACK_NAME = "Botfleet"
@@ -40,6 +41,8 @@ class BotfleetStack(Stack):
         self.realtime.stage.node.add_dependency(self.api.cloud_watch_account)
         self.admin = AdminConstruct(self, "Admin", functions=functions, data=self.data, api=self.api,
                                     realtime=self.realtime)
+        self.training = TrainingConstruct(self, "Training", settings=settings, functions=functions, data=self.data,
+                                          api=self.api)
         self.vault = VaultConstruct(self, "Vault", settings=settings, functions=functions, data=self.data,
                                     api=self.api)
         # Live orders are signed with the owner's keys: the engine opens them (per user and provider only).

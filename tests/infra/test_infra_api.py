@@ -20,6 +20,7 @@ ROUTES = {
     "/api/admin/{proxy+}": "admin",
     "/api/keys": "keys",
     "/api/keys/{proxy+}": "keys",
+    "/api/training/{proxy+}": "training",
     "/api/health": "ops",
     "/api/config": "ops",
     "/api/{proxy+}": "ops",

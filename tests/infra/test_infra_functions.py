@@ -18,6 +18,8 @@ CONTRACT_ENV = {
     "provision": {"TABLE_NAME", "JWT_SECRET_ARN"},
     "admin": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_CALLBACK_URL", "TICK_SHARDS", "KEYS_KMS_KEY_ID"},
     "keys": {"TABLE_NAME", "JWT_SECRET_ARN", "KEYS_KMS_KEY_ID"},
+    "training": {"TABLE_NAME", "JWT_SECRET_ARN", "TRAINING_STATE_MACHINE_ARN"},
+    "trainer": {"TABLE_NAME"},
 }
 
 

@@ -58,13 +58,14 @@ def test_broadcaster_reads_and_deletes_but_never_writes_items(light):
 
 def test_table_writers(light, function_name):
     writes = "dynamodb:PutItem" in light.role_actions(function_name)
-    assert writes == (function_name in {"auth", "bots", "ws", "engine", "provision", "admin", "keys"})
+    assert writes == (function_name in {"auth", "bots", "ws", "engine", "provision", "admin", "keys", "training",
+                                        "trainer"})
 
 
 def test_jwt_secret_readers(light, function_name):
     (secret_id,) = light.resources_of_type("AWS::SecretsManager::Secret")
     reads = bool(_statements_on(light, function_name, secret_id))
-    assert reads == (function_name in {"auth", "bots", "ops", "ws", "provision", "admin", "keys"})
+    assert reads == (function_name in {"auth", "bots", "ops", "ws", "provision", "admin", "keys", "training"})
 
 
 def test_only_keys_and_engine_open_secrets_and_only_per_user_and_provider(light, function_name):
@@ -90,8 +91,13 @@ def _as_list(value):
 
 
 def test_no_wildcard_action_anywhere_and_star_resource_only_where_unavoidable(light):
-    # X-Ray and dynamodb:ListStreams support no resource-level permissions; nothing else may use "*".
-    allowed_on_star = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams"}
+    # X-Ray, dynamodb:ListStreams and Step Functions' CloudWatch Logs delivery (AWS documents these actions as
+    # resource "*" only) support no resource-level permissions; nothing else may use "*".
+    allowed_on_star = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                       "xray:GetSamplingTargets", "dynamodb:ListStreams", "logs:CreateLogDelivery",
+                       "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+                       "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+                       "logs:DescribeLogGroups"}
     documents = [p["Properties"]["PolicyDocument"] for p in light.resources_of_type("AWS::IAM::Policy").values()]
     for role in light.resources_of_type("AWS::IAM::Role").values():
         documents += [p["PolicyDocument"] for p in role["Properties"].get("Policies", [])]

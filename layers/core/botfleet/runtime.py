@@ -199,6 +199,16 @@ def admin():
 
 
 @_component
+def training():
+    from botfleet.adapters.stepfunctions import StepFunctionsExecutions
+    from botfleet.services.training import TrainingService
+
+    arn = os.environ.get("TRAINING_STATE_MACHINE_ARN")
+    executions = StepFunctionsExecutions(arn) if arn else None
+    return TrainingService(table(), bots(), markets(), executions, clock(), settings().market_seed)
+
+
+@_component
 def metrics():
     from botfleet.services.metrics import MetricsService
 

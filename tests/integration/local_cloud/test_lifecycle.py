@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 from boto3.dynamodb.conditions import Key
-from conftest import FIXTURE_APP, REPO, WORK_DIR, cloud_kwargs
+
+from tests.integration.local_cloud.conftest import FIXTURE_APP, REPO, WORK_DIR, cloud_kwargs
 
 pytestmark = pytest.mark.timeout(90)
 

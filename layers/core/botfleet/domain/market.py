@@ -103,3 +103,17 @@ def order_book(state: MarketState, seed: str, spec: SimulatedMarketSpec, rules: 
         bids.append(BookLevel(bid, amount))
         asks.append(BookLevel(ask, amount))
     return OrderBook(tuple(bids), tuple(asks))
+
+
+def history_closes(seed: str, spec: SimulatedMarketSpec, count: int, end_price: Decimal) -> list[float]:
+    """`count` one-minute closes of the simulator's price process ending at `end_price`: the market history a
+    training run learns from when the market is simulated. Floats: this feeds the backtester, not the books.
+    (The same process as `advance`, drawn from its own seeded stream so history never replays the live path.)"""
+    rng = _rng(seed, "history")
+    start = float(spec.start_price)
+    log_price, logs = 0.0, []
+    for _ in range(count):
+        log_price += -MEAN_REVERSION * log_price + spec.volatility_per_step * rng.gauss(0.0, 1.0)
+        logs.append(log_price)
+    shift = math.log(float(end_price) / start) - logs[-1]  # anchor the path's last close at the market's price
+    return [start * math.exp(value + shift) for value in logs]

@@ -103,6 +103,10 @@ class Broadcaster:
         ts = iso(self.clock.now())
         if current.get("entity") == "trade" and record.get("eventName") == "INSERT":
             return current["owner_id"], "trades", {"type": "trade", "data": trade_view(current), "ts": ts}
+        if current.get("entity") == "training_run":
+            from botfleet.services.training import run_view
+
+            return current["owner_id"], "training", {"type": "training", "data": run_view(current), "ts": ts}
         if current.get("entity") == "bot":
             changed = old is None or new is None or any(
                 old.get(k) != new.get(k) for k in ("status", "pause_reason", "pause_count", "mode", "generation")

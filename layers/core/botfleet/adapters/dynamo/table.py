@@ -103,10 +103,9 @@ class Table:
         reply = self._write(self.client.update_item, kwargs)
         return from_dynamo(reply["Attributes"])
 
-    def delete(self, pk: str, sk: str, *, condition: str | None = None) -> None:
+    def delete(self, pk: str, sk: str, *, condition: str | None = None, values: Item | None = None) -> None:
         kwargs: dict[str, Any] = {"TableName": self.name, "Key": to_dynamo({"pk": pk, "sk": sk})}
-        if condition:
-            kwargs["ConditionExpression"] = condition
+        _add_condition(kwargs, condition, None, values)
         self._write(self.client.delete_item, kwargs)
 
     def query(

@@ -1,12 +1,25 @@
-"""Strategy families. One definition per strategy drives the live tick (and, later, the backtest)."""
+"""Strategy families. One vectorized definition per strategy (`positions`) drives the live tick
+(`target_position`, the same function read at the last candle) and the backtest (`domain/backtest.py`)."""
 
-from botfleet.domain.strategies.base import ParamSpec, Strategy, validate_params
+from botfleet.domain.strategies.base import (
+    LessThan,
+    ParamSpec,
+    Strategy,
+    VectorizedStrategy,
+    param_grid,
+    validate_params,
+)
+from botfleet.domain.strategies.bollinger_breakout import BollingerBreakout
+from botfleet.domain.strategies.ema_cross import EmaCross
+from botfleet.domain.strategies.rsi_reversion import RsiReversion
 from botfleet.domain.strategies.sma_cross import SmaCross
 
-STRATEGIES: dict[str, Strategy] = {strategy.name: strategy for strategy in (SmaCross(),)}
+STRATEGIES: dict[str, VectorizedStrategy] = {
+    strategy.name: strategy for strategy in (SmaCross(), EmaCross(), RsiReversion(), BollingerBreakout())
+}
 
 
-def get_strategy(name: str) -> Strategy:
+def get_strategy(name: str) -> VectorizedStrategy:
     from botfleet.errors import Unprocessable
 
     try:
@@ -17,4 +30,5 @@ def get_strategy(name: str) -> Strategy:
         ) from None
 
 
-__all__ = ["STRATEGIES", "ParamSpec", "Strategy", "get_strategy", "validate_params"]
+__all__ = ["STRATEGIES", "LessThan", "ParamSpec", "Strategy", "VectorizedStrategy", "get_strategy", "param_grid",
+           "validate_params"]

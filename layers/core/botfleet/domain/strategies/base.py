@@ -1,13 +1,25 @@
-"""What every strategy family declares: a name, a parameter space, and a target position."""
+"""What every strategy family declares: a name, a parameter space with its cross-parameter rules, and ONE
+vectorized definition of its target position that drives both the live tick and the backtest.
+
+`positions(closes, params)` is the definition: given every close and a batch of parameter sets (each parameter
+an array, one entry per set), it returns the target position (1 long, 0 flat) at every candle for every set.
+The live tick's `target_position(closes, params)` is that same function evaluated for one set, read at the last
+candle; there is no second, scalar copy of any strategy's logic that could drift from the backtest.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
+import numpy as np
+
 from botfleet.errors import Unprocessable
+
+ParamArrays = Mapping[str, np.ndarray]  # one array per parameter name, one entry per parameter set
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +44,36 @@ class ParamSpec:
             "description": self.description,
         }
 
+    @property
+    def dtype(self) -> type:
+        return np.int64 if self.kind == "int" else np.float64
+
+
+@dataclass(frozen=True, slots=True)
+class LessThan:
+    """A cross-parameter rule `smaller < larger`, checked the same way for one bot and for a whole grid."""
+
+    smaller: str
+    larger: str
+
+    def holds(self, params: Mapping[str, Any]) -> Any:
+        """True where the rule holds: a bool for one parameter set, a bool array for a grid."""
+        return params[self.smaller] < params[self.larger]
+
+    @property
+    def field(self) -> str:
+        return f"params.{self.smaller}"
+
+    @property
+    def message(self) -> str:
+        return f"must be smaller than params.{self.larger}"
+
 
 class Strategy(Protocol):
     name: str
     description: str
     params: tuple[ParamSpec, ...]
+    rules: tuple[LessThan, ...]
 
     def check(self, params: Mapping[str, Any]) -> None:
         """Cross-parameter constraints (e.g. fast < slow); raise Unprocessable naming the field."""
@@ -44,8 +81,78 @@ class Strategy(Protocol):
     def warmup(self, params: Mapping[str, Any]) -> int:
         """How many closes the strategy needs before it can decide."""
 
+    def positions(self, closes: np.ndarray, params: ParamArrays) -> np.ndarray:
+        """Target positions, int8 (n_params, n_closes): 1 long / 0 flat after each close, for every set."""
+
     def target_position(self, closes: Sequence[float], params: Mapping[str, Any]) -> int:
         """1 to be long, 0 to be flat, given the closes up to and including now."""
+
+
+class VectorizedStrategy:
+    """The shared machinery; a family subclasses it and writes `_positions` (and `_warmups`) once."""
+
+    name: str
+    description: str
+    params: tuple[ParamSpec, ...]
+    rules: tuple[LessThan, ...] = ()
+
+    # --- the one definition (subclasses) -----------------------------------------------------------
+    def _positions(self, closes: np.ndarray, params: ParamArrays) -> np.ndarray:
+        raise NotImplementedError
+
+    def _warmups(self, params: ParamArrays) -> np.ndarray:
+        raise NotImplementedError
+
+    # --- batch (backtest) --------------------------------------------------------------------------
+    def positions(self, closes: np.ndarray, params: ParamArrays) -> np.ndarray:
+        closes = np.ascontiguousarray(closes, dtype=np.float64)
+        if closes.ndim != 1:
+            raise ValueError("closes must be one-dimensional")
+        return self._positions(closes, self.as_arrays(params))
+
+    def warmups(self, params: ParamArrays) -> np.ndarray:
+        """Closes needed before each parameter set can decide (its earlier positions are flat)."""
+        return np.asarray(self._warmups(self.as_arrays(params)), dtype=np.int64)
+
+    def as_arrays(self, params: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Every declared parameter as a 1-d array of its kind (ints stay ints: they are window lengths)."""
+        arrays = {spec.name: np.atleast_1d(np.asarray(params[spec.name], dtype=spec.dtype)) for spec in self.params}
+        sizes = {len(array) for array in arrays.values()}
+        if len(sizes) != 1:
+            raise ValueError(f"parameter arrays differ in length: {sorted(sizes)}")
+        return arrays
+
+    def valid(self, params: ParamArrays) -> np.ndarray:
+        """Which parameter sets of a grid satisfy every cross-parameter rule."""
+        arrays = self.as_arrays(params)
+        ok = np.ones(len(next(iter(arrays.values()))), dtype=bool)
+        for rule in self.rules:
+            ok &= rule.holds(arrays)
+        return ok
+
+    # --- one bot (live tick) -----------------------------------------------------------------------
+    def check(self, params: Mapping[str, Any]) -> None:
+        numbers = {spec.name: float(params[spec.name]) for spec in self.params}  # decimals arrive as strings
+        for rule in self.rules:
+            if not rule.holds(numbers):
+                raise Unprocessable(rule.field, rule.message)
+
+    def warmup(self, params: Mapping[str, Any]) -> int:
+        return int(self._warmups(self._one_set(params))[0])
+
+    def target_position(self, closes: Sequence[float], params: Mapping[str, Any]) -> int:
+        # The batch definition for a single set, read at the last candle. It sees every close it is given
+        # (the live tick keeps 240), so it equals `positions(closes, ...)[0, -1]` bit for bit, including for
+        # families with memory (EMA, Wilder's RSI, hysteresis) whose value depends on the whole history.
+        if len(closes) == 0:
+            return 0
+        array = np.fromiter(closes, dtype=np.float64, count=len(closes))
+        return int(self._positions(array, self._one_set(params))[0, -1])
+
+    def _one_set(self, params: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        # Validated params hold ints and decimal strings; float() reads both. Cheaper than as_arrays on the
+        # live path, which runs once per bot per tick.
+        return {spec.name: np.array((float(params[spec.name]),), dtype=spec.dtype) for spec in self.params}
 
 
 def validate_params(strategy: Strategy, raw: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -74,3 +181,22 @@ def validate_params(strategy: Strategy, raw: Mapping[str, Any] | None) -> dict[s
         clean[spec.name] = int(number) if spec.kind == "int" else str(number)
     strategy.check(clean)
     return clean
+
+
+def param_grid(strategy: VectorizedStrategy, **axes: Iterable[Any]) -> dict[str, np.ndarray]:
+    """The cartesian product of the given values per parameter (defaults for the rest), keeping only the sets
+    that satisfy the strategy's cross-parameter rules. Values outside a parameter's range are an error that
+    names `params.<name>`, as for one bot."""
+    specs = {spec.name: spec for spec in strategy.params}
+    unknown = sorted(set(axes) - set(specs))
+    if unknown:
+        raise Unprocessable(f"params.{unknown[0]}", f"unknown parameter for {strategy.name}")
+    values = {name: [Decimal(str(v)) for v in axes.get(name, [spec.default])] for name, spec in specs.items()}
+    for name, spec in specs.items():
+        outside = [v for v in values[name] if not spec.low <= v <= spec.high]
+        if outside:
+            raise Unprocessable(f"params.{name}", f"must be between {spec.low} and {spec.high} (got {outside[0]})")
+    combos = list(itertools.product(*values.values()))
+    grid = {name: np.array([float(c[i]) for c in combos], dtype=specs[name].dtype) for i, name in enumerate(values)}
+    keep = strategy.valid(grid)
+    return {name: column[keep] for name, column in grid.items()}

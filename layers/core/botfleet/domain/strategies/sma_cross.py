@@ -2,33 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from decimal import Decimal as D
-from typing import Any
 
-from botfleet.domain.strategies.base import ParamSpec
-from botfleet.errors import Unprocessable
+import numpy as np
+
+from botfleet.domain.strategies.base import LessThan, ParamArrays, ParamSpec, VectorizedStrategy
+from botfleet.domain.strategies.indicators import rolling_means
 
 
-class SmaCross:
+class SmaCross(VectorizedStrategy):
     name = "sma_cross"
     description = "Trend following: long while SMA(fast) > SMA(slow), flat otherwise."
     params = (
         ParamSpec("fast", "int", D(2), D(50), D(1), D(5), "fast moving-average window, in candles"),
         ParamSpec("slow", "int", D(3), D(200), D(1), D(20), "slow moving-average window, in candles"),
     )
+    rules = (LessThan("fast", "slow"),)
 
-    def check(self, params: Mapping[str, Any]) -> None:
-        if params["fast"] >= params["slow"]:
-            raise Unprocessable("params.fast", "must be smaller than params.slow")
+    def _warmups(self, params: ParamArrays) -> np.ndarray:
+        return params["slow"]
 
-    def warmup(self, params: Mapping[str, Any]) -> int:
-        return int(params["slow"])
-
-    def target_position(self, closes: Sequence[float], params: Mapping[str, Any]) -> int:
-        fast, slow = int(params["fast"]), int(params["slow"])
-        if len(closes) < slow:
-            return 0
-        fast_sma = sum(closes[-fast:]) / fast
-        slow_sma = sum(closes[-slow:]) / slow
-        return 1 if fast_sma > slow_sma else 0
+    def _positions(self, closes: np.ndarray, params: ParamArrays) -> np.ndarray:
+        fast, slow = params["fast"].tolist(), params["slow"].tolist()
+        # One moving average per distinct window, shared by every parameter set that uses it.
+        means = rolling_means(closes, set(fast) | set(slow))
+        out = np.empty((len(fast), len(closes)), dtype=np.int8)
+        for row, (f, s) in enumerate(zip(fast, slow, strict=True)):
+            # Row by row: a (sets x candles) float temporary would be 8x the int8 result in memory.
+            # Before the slow window fills, its mean is NaN and the comparison is False: flat.
+            np.greater(means[f], means[s], out=out[row])
+        return out

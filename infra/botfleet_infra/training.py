@@ -1,0 +1,96 @@
+"""Training: a Step Functions state machine (prepare → Map of chunk evaluations → reduce, a Catch that marks
+the run failed) run by the trainer function, and the training API function that starts and stops it."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from botfleet_infra import nag
+from botfleet_infra.api import ApiConstruct
+from botfleet_infra.data import DataConstruct, TableAccess
+from botfleet_infra.functions import FunctionFactory, FunctionSpec
+from botfleet_infra.settings import BuildSettings
+
+#: Chunks evaluated at once: enough to use a few cores' worth of Lambdas, few enough not to starve the account.
+MAP_CONCURRENCY = 4
+#: Transient Lambda failures are retried with backoff; a bug fails the run (Catch) instead of looping.
+RETRYABLE = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+             "Lambda.TooManyRequestsException"]
+
+
+class TrainingConstruct(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, settings: BuildSettings, functions: FunctionFactory,
+                 data: DataConstruct, api: ApiConstruct) -> None:
+        super().__init__(scope, construct_id)
+        self.trainer = functions.create(self, "Trainer", FunctionSpec(
+            name="trainer",
+            description="Training state machine steps: prepare, evaluate a chunk, reduce, fail",
+            # 1,769 MB is one full vCPU: the numpy backtest is CPU-bound.
+            memory_mb=1769,
+            timeout=Duration.minutes(5),
+        ))
+        # Reads bots and markets, writes runs, progress, models and the lock.
+        data.connect_table(self.trainer, TableAccess.READ_WRITE)
+
+        def step(name: str, payload: dict, result_path: str | None) -> tasks.LambdaInvoke:
+            task = tasks.LambdaInvoke(self, name, lambda_function=self.trainer.function,
+                                      payload=sfn.TaskInput.from_object(payload), payload_response_only=True,
+                                      result_path=result_path)
+            task.add_retry(errors=RETRYABLE, interval=Duration.seconds(2), max_attempts=3, backoff_rate=2)
+            return task
+
+        ids = {"run_id.$": "$.run_id", "owner_id.$": "$.owner_id", "bot_id.$": "$.bot_id"}
+        prepare = step("Prepare", {"action": "prepare", **ids}, "$.prepared")
+        evaluate = step("Evaluate", {"action": "evaluate", "item.$": "$"}, None)
+        chunks = sfn.Map(self, "EvaluateChunks", items_path="$.prepared.chunks", max_concurrency=MAP_CONCURRENCY,
+                         result_path="$.results")
+        chunks.item_processor(evaluate)
+        reduce = step("Reduce", {"action": "reduce", "results.$": "$.results", **ids}, "$.outcome")
+        failed = step("MarkFailed", {"action": "fail", "error.$": "$.error", **ids}, "$.marked")
+        fail = sfn.Fail(self, "RunFailed", error="TrainingFailed", cause="a training step failed")
+        failed.next(fail)
+        for state in (prepare, chunks, reduce):
+            state.add_catch(failed, errors=["States.ALL"], result_path="$.error")
+
+        self.log_group = logs.LogGroup(self, "StateMachineLogs", retention=logs.RetentionDays.ONE_MONTH,
+                                       removal_policy=settings.stateful_removal_policy)
+        self.state_machine = sfn.StateMachine(
+            self, "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(prepare.next(chunks).next(reduce)),
+            timeout=Duration.minutes(30),
+            tracing_enabled=True,
+            # ALL events, without execution data: run ids and chunk sizes are in the events, parameter sets
+            # and results stay in the table.
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+        )
+        nag.acknowledge(
+            self.state_machine.role, "IAM5",
+            "Invoking the trainer includes its versions and aliases (`<arn>:*`), still one function; X-Ray "
+            "tracing and CloudWatch Logs delivery support no resource-level permissions.",
+            nag.getatt_arn_finding(self.trainer.function, ":*"), "Resource::*",
+        )
+
+        self.api_function = functions.create(self, "Training", FunctionSpec(
+            name="training",
+            description="REST /api/training: start, status, stop, history, apply",
+            memory_mb=512,
+            timeout=Duration.seconds(15),
+            environment={"TRAINING_STATE_MACHINE_ARN": self.state_machine.state_machine_arn},
+        ))
+        data.connect_table(self.api_function, TableAccess.READ_WRITE)
+        data.connect_jwt_secret(self.api_function)
+        self.state_machine.grant_start_execution(self.api_function.function)
+        self.state_machine.grant_execution(self.api_function.function, "states:StopExecution")
+        nag.acknowledge(
+            self.api_function.role, "IAM5",
+            "StopExecution names executions of this state machine only; the wildcard is the execution name "
+            "(a run id), known only at runtime.",
+            "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+            '{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"' + nag.logical_id(self.state_machine) + '"}]}]}:*',
+        )
+        resource = api.api_resource.add_resource("training")
+        api.route_tree(resource, self.api_function)

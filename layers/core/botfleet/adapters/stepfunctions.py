@@ -1,0 +1,30 @@
+"""Step Functions executions (training runs; the quarantine flow later)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+class StepFunctionsExecutions:
+    def __init__(self, state_machine_arn: str):
+        from botfleet.adapters.aws import client
+
+        self._client = client("stepfunctions")
+        self.state_machine_arn = state_machine_arn
+
+    def start(self, name: str, payload: dict[str, Any]) -> str:
+        """Start an execution named `name`: the name makes the start idempotent (Step Functions refuses a
+        second execution of the same name with a different input, and returns the first for the same one)."""
+        reply = self._client.start_execution(stateMachineArn=self.state_machine_arn, name=name,
+                                             input=json.dumps(payload))
+        return reply["executionArn"]
+
+    def stop(self, execution_arn: str, cause: str) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client.stop_execution(executionArn=execution_arn, cause=cause[:256])
+        except ClientError as exc:  # already finished: nothing left to stop
+            if exc.response["Error"]["Code"] != "ExecutionDoesNotExist":
+                raise

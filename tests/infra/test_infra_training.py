@@ -1,0 +1,37 @@
+"""The training state machine: prepare → Map (bounded concurrency, retries) → reduce, every step caught."""
+
+import json
+
+
+def _definition(light) -> dict:
+    (machine,) = light.resources_of_type("AWS::StepFunctions::StateMachine").values()
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    text = "".join(part if isinstance(part, str) else "ARN" for part in parts)  # tokens sit inside strings
+    return json.loads(text)
+
+
+def test_prepare_map_reduce_with_a_catch_on_every_step(light):
+    definition = _definition(light)
+    states = definition["States"]
+    assert definition["StartAt"] == "Prepare"
+    assert states["Prepare"]["Next"] == "EvaluateChunks" and states["EvaluateChunks"]["Next"] == "Reduce"
+    for name in ("Prepare", "EvaluateChunks", "Reduce"):
+        (catch,) = states[name]["Catch"]
+        assert catch["ErrorEquals"] == ["States.ALL"] and catch["Next"] == "MarkFailed"
+    assert states["MarkFailed"]["Next"] == "RunFailed" and states["RunFailed"]["Type"] == "Fail"
+
+
+def test_the_map_is_bounded_and_its_task_retries_with_backoff(light):
+    chunks = _definition(light)["States"]["EvaluateChunks"]
+    assert chunks["Type"] == "Map" and chunks["MaxConcurrency"] == 4
+    assert chunks["ItemsPath"] == "$.prepared.chunks"
+    evaluate = chunks["ItemProcessor"]["States"]["Evaluate"]
+    # CDK's own retry of transient Lambda client errors comes first; then ours, with backoff
+    (retry,) = [r for r in evaluate["Retry"] if "Lambda.TooManyRequestsException" in r["ErrorEquals"]]
+    assert retry["MaxAttempts"] == 3 and retry["BackoffRate"] == 2 and retry["IntervalSeconds"] == 2
+
+
+def test_only_the_training_api_starts_and_stops_runs(light, function_name):
+    actions = light.role_actions(function_name)
+    assert ("states:StartExecution" in actions) == (function_name == "training")
+    assert ("states:StopExecution" in actions) == (function_name == "training")
