@@ -77,6 +77,7 @@ test: $(STAMP) lint openapi-check
 bench: $(STAMP)
 	$(PY) tests/bench/foundation.py
 	$(PY) tests/bench/paper.py
+	$(PY) tests/bench/quarantine.py
 
 # The peers (vectorbt brings numba) are installed only for this benchmark, never into the Lambda layers.
 bench-training: $(STAMP)

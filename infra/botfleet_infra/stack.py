@@ -10,6 +10,7 @@ from botfleet_infra.api import ApiConstruct
 from botfleet_infra.data import DataConstruct
 from botfleet_infra.functions import FunctionFactory
 from botfleet_infra.provisioning import ProvisioningConstruct
+from botfleet_infra.quarantine import QuarantineConstruct
 from botfleet_infra.realtime import RealtimeConstruct
 from botfleet_infra.settings import BuildSettings
 from botfleet_infra.trading import TradingConstruct
@@ -43,6 +44,11 @@ class BotfleetStack(Stack):
                                     realtime=self.realtime)
         self.training = TrainingConstruct(self, "Training", settings=settings, functions=functions, data=self.data,
                                           api=self.api)
+        self.quarantine = QuarantineConstruct(self, "Quarantine", settings=settings, functions=functions,
+                                              data=self.data, api=self.api)
+        self.quarantine.allow_start(self.trading.engine)
+        for resumer in (self.api.bots, self.admin.admin):
+            self.quarantine.allow_stop(resumer)
         self.vault = VaultConstruct(self, "Vault", settings=settings, functions=functions, data=self.data,
                                     api=self.api)
         # Live orders are signed with the owner's keys: the engine opens them (per user and provider only).

@@ -20,9 +20,11 @@ _emails = itertools.count()
 # Module scope: LocalCloud runs moto in-process, and two clouds alive at once in one process would share
 # moto's global backends. pytest runs modules one after another, so each module gets a cloud to itself.
 @pytest.fixture(scope="module")
-def cloud():
-    with LocalCloud(str(ROOT), port=0, tick_seconds=0, admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD,
-                    quiet=True) as running:
+def cloud(request):
+    # A module may set TIME_SCALE to run its Step Functions waits faster (the quarantine ladder).
+    scale = getattr(request.module, "TIME_SCALE", 1)
+    with LocalCloud(str(ROOT), port=0, tick_seconds=0, time_scale=scale, admin_email=ADMIN_EMAIL,
+                    admin_password=ADMIN_PASSWORD, quiet=True) as running:
         yield running
 
 

@@ -21,6 +21,7 @@ ROUTES = {
     "/api/keys": "keys",
     "/api/keys/{proxy+}": "keys",
     "/api/training/{proxy+}": "training",
+    "/api/quarantine/{proxy+}": "quarantine",
     "/api/health": "ops",
     "/api/config": "ops",
     "/api/{proxy+}": "ops",

@@ -9,17 +9,20 @@ COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LE
 #: docs/internals.md, "Environment variables".
 CONTRACT_ENV = {
     "auth": {"TABLE_NAME", "JWT_SECRET_ARN"},
-    "bots": {"TABLE_NAME", "JWT_SECRET_ARN", "TICK_SHARDS", "KEYS_KMS_KEY_ID"},
+    "bots": {"TABLE_NAME", "JWT_SECRET_ARN", "TICK_SHARDS", "KEYS_KMS_KEY_ID", "QUARANTINE_STATE_MACHINE_ARN"},
     "ops": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_URL"},
     "ws": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_CALLBACK_URL"},
     "broadcaster": {"TABLE_NAME", "WS_CALLBACK_URL"},
     "tick": {"ENGINE_FUNCTION_NAME", "TICK_SHARDS"},
-    "engine": {"TABLE_NAME", "TICK_SHARDS", "KEYS_KMS_KEY_ID"},
+    "engine": {"TABLE_NAME", "TICK_SHARDS", "KEYS_KMS_KEY_ID", "QUARANTINE_STATE_MACHINE_ARN"},
     "provision": {"TABLE_NAME", "JWT_SECRET_ARN"},
-    "admin": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_CALLBACK_URL", "TICK_SHARDS", "KEYS_KMS_KEY_ID"},
+    "admin": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_CALLBACK_URL", "TICK_SHARDS", "KEYS_KMS_KEY_ID",
+              "QUARANTINE_STATE_MACHINE_ARN"},
     "keys": {"TABLE_NAME", "JWT_SECRET_ARN", "KEYS_KMS_KEY_ID"},
     "training": {"TABLE_NAME", "JWT_SECRET_ARN", "TRAINING_STATE_MACHINE_ARN"},
     "trainer": {"TABLE_NAME"},
+    "quarantine": {"TABLE_NAME", "JWT_SECRET_ARN"},
+    "quarantiner": {"TABLE_NAME"},
 }
 
 

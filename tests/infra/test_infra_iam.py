@@ -59,13 +59,14 @@ def test_broadcaster_reads_and_deletes_but_never_writes_items(light):
 def test_table_writers(light, function_name):
     writes = "dynamodb:PutItem" in light.role_actions(function_name)
     assert writes == (function_name in {"auth", "bots", "ws", "engine", "provision", "admin", "keys", "training",
-                                        "trainer"})
+                                        "trainer", "quarantine", "quarantiner"})
 
 
 def test_jwt_secret_readers(light, function_name):
     (secret_id,) = light.resources_of_type("AWS::SecretsManager::Secret")
     reads = bool(_statements_on(light, function_name, secret_id))
-    assert reads == (function_name in {"auth", "bots", "ops", "ws", "provision", "admin", "keys", "training"})
+    assert reads == (function_name in {"auth", "bots", "ops", "ws", "provision", "admin", "keys", "training",
+                                       "quarantine"})
 
 
 def test_only_keys_and_engine_open_secrets_and_only_per_user_and_provider(light, function_name):

@@ -3,8 +3,9 @@
 import json
 
 
-def _definition(light) -> dict:
-    (machine,) = light.resources_of_type("AWS::StepFunctions::StateMachine").values()
+def _definition(light, name: str = "Training") -> dict:
+    (machine,) = [m for logical_id, m in light.resources_of_type("AWS::StepFunctions::StateMachine").items()
+                  if logical_id.startswith(name)]
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
     text = "".join(part if isinstance(part, str) else "ARN" for part in parts)  # tokens sit inside strings
     return json.loads(text)
@@ -31,7 +32,26 @@ def test_the_map_is_bounded_and_its_task_retries_with_backoff(light):
     assert retry["MaxAttempts"] == 3 and retry["BackoffRate"] == 2 and retry["IntervalSeconds"] == 2
 
 
-def test_only_the_training_api_starts_and_stops_runs(light, function_name):
+def test_who_starts_and_stops_executions(light, function_name):
+    # training runs: the training API; quarantines: started by the tick's engine, stopped by a hand resume
     actions = light.role_actions(function_name)
-    assert ("states:StartExecution" in actions) == (function_name == "training")
-    assert ("states:StopExecution" in actions) == (function_name == "training")
+    assert ("states:StartExecution" in actions) == (function_name in {"training", "engine"})
+    assert ("states:StopExecution" in actions) == (function_name in {"training", "bots", "admin"})
+
+
+def test_quarantine_waits_from_config_retrains_validates_and_catches(light):
+    definition = _definition(light, "Quarantine")
+    states = definition["States"]
+    assert definition["StartAt"] == "Begin"
+    assert states["WaitOutTheLadder"] == {"Type": "Wait", "SecondsPath": "$.ladder.wait_seconds",
+                                          "Next": "Retrain"}
+    route = {choice["Next"] for choice in states["Route"]["Choices"]} | {states["Route"]["Default"]}
+    assert route == {"Superseded", "Regenerate", "WaitOutTheLadder"}
+    validated = states["Validated?"]
+    assert validated["Choices"][0]["Next"] == "Redeploy" and validated["Default"] == "Extend"
+    assert states["Extend"]["Next"] == "WaitOutTheLadder"  # failed validation: another rung, then retrain
+    for name in ("Begin", "Retrain", "Redeploy", "Extend", "Regenerate"):
+        assert states[name]["Catch"][0]["Next"] == "SafeState"
+        assert any("Lambda.TooManyRequestsException" in retry["ErrorEquals"] and retry["BackoffRate"] == 2
+                   for retry in states[name]["Retry"])
+    assert states["SafeState"]["Next"] == "QuarantineFailed"

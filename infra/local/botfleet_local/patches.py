@@ -38,6 +38,8 @@ import threading
 import time
 from typing import Any, Protocol
 
+from botfleet_local import transactions
+
 log = logging.getLogger("botfleet_local.patches")
 
 
@@ -88,6 +90,7 @@ def install() -> None:
         _patch_dynamodb_streams()
         _patch_events()
         _patch_stepfunctions()
+        transactions.install()  # DynamoDB's transaction semantics without moto's whole-table deepcopy
         _installed = True
 
 

@@ -103,7 +103,7 @@ def auth():
 def bot_service():
     from botfleet.services.bots import BotService
 
-    return BotService(bots(), trades(), clock(), keys=keys(), audit=audit())
+    return BotService(bots(), trades(), clock(), keys=keys(), audit=audit(), quarantine=quarantine())
 
 
 @_component
@@ -150,7 +150,7 @@ def live_trader():
 def engine():
     from botfleet.services.trading import TradingEngine
 
-    return TradingEngine(bots(), market_data(), live_trader())
+    return TradingEngine(bots(), market_data(), live_trader(), quarantine())
 
 
 @_component
@@ -195,7 +195,7 @@ def admin():
     from botfleet.services.admin import AdminService
 
     return AdminService(users(), bots(), connections(), publisher(), Argon2PasswordHasher(), audit(), clock(),
-                        keys=keys())
+                        keys=keys(), quarantine=quarantine())
 
 
 @_component
@@ -206,6 +206,18 @@ def training():
     arn = os.environ.get("TRAINING_STATE_MACHINE_ARN")
     executions = StepFunctionsExecutions(arn) if arn else None
     return TrainingService(table(), bots(), markets(), executions, clock(), settings().market_seed)
+
+
+@_component
+def quarantine():
+    """The quarantine flow, where this function is wired to its state machine (QUARANTINE_STATE_MACHINE_ARN);
+    the config and status API work without it."""
+    from botfleet.adapters.stepfunctions import StepFunctionsExecutions
+    from botfleet.services.quarantine import QuarantineService
+
+    arn = os.environ.get("QUARANTINE_STATE_MACHINE_ARN")
+    return QuarantineService(table(), bots(), markets(), StepFunctionsExecutions(arn) if arn else None, clock(),
+                             time_scale=settings().time_scale, audit=audit(), market_seed=settings().market_seed)
 
 
 @_component

@@ -63,6 +63,7 @@ def bot_view(bot: Bot) -> dict[str, Any]:
         "limit_offset_bps": money_str(bot.limit_offset_bps),
         "limit_ttl_ticks": bot.limit_ttl_ticks,
         "open_orders": [{key: _plain(value) for key, value in order.items()} for order in bot.orders],
+        "quarantine": plain_json(bot.quarantine) if bot.quarantine else None,
         "last_tick": bot.last_tick,
         "created_at": bot.created_at,
         "updated_at": bot.updated_at,

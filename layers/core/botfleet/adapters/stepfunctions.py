@@ -20,6 +20,10 @@ class StepFunctionsExecutions:
                                              input=json.dumps(payload))
         return reply["executionArn"]
 
+    def stop_by_name(self, name: str, cause: str) -> None:
+        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+        self.stop(arn, cause)
+
     def stop(self, execution_arn: str, cause: str) -> None:
         from botocore.exceptions import ClientError
 

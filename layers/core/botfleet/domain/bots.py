@@ -19,7 +19,7 @@ RISK_PAUSE_REASONS = ("max_drawdown", "daily_loss", "consecutive_losses")
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "start": (("stopped",), "running"),
     "pause": (("running",), "paused"),
-    "resume": (("paused",), "running"),
+    "resume": (("paused", "quarantined"), "running"),
     "stop": (("running", "paused", "quarantined"), "stopped"),
 }
 
@@ -51,6 +51,7 @@ class Bot:
     limit_ttl_ticks: int = 5  # an unfilled limit order is cancelled after this many ticks
     orders: list[dict[str, Any]] = field(default_factory=list)  # open (resting) orders
     version: int = 0  # optimistic concurrency: every write is conditional on the version it read
+    quarantine: dict[str, Any] | None = None  # while quarantined: pause_number, stage, wait_seconds, since
 
     @property
     def quote_currency(self) -> str:

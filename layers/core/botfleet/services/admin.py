@@ -42,7 +42,7 @@ class AuditTrail:
 
 class AdminService:
     def __init__(self, users: Any, bots: Any, connections: Any, publisher: Any, hasher: Any, audit: AuditTrail,
-                 clock: Clock, keys: Any = None):
+                 clock: Clock, keys: Any = None, quarantine: Any = None):
         self.users = users
         self.bots = bots
         self.connections = connections
@@ -51,6 +51,7 @@ class AdminService:
         self.audit = audit
         self.clock = clock
         self.keys = keys  # the key vault service, to check live mode has keys (None: no vault configured)
+        self.quarantine = quarantine
 
     # --- users -----------------------------------------------------------------------------------
     def list_users(self, limit: int, cursor: str | None):
@@ -148,6 +149,8 @@ class AdminService:
                 saved = self.bots.save(updated)
             except ConditionFailed:
                 continue  # a tick wrote the bot meanwhile: apply to the fresh state
+            if bot.status == "quarantined" and saved.status == "running" and self.quarantine:
+                self.quarantine.release(bot)  # an admin put it back: its quarantine stops
             before = {key: bot_view(bot)[key] for key in ("status", "pause_reason", "mode", "exchange", "symbol")}
             after = {key: bot_view(saved)[key] for key in before}
             self.audit.record(admin, f"bot.{action}", f"bot:{bot_id}", before, after, request_id)
@@ -160,11 +163,12 @@ class AdminService:
             return replace(bot, status=next_status(bot, "pause"), pause_reason="admin", updated_at=now)
         if action == "resume":
             ledger = bot.ledger.rebased(bot.ledger.last_mark) if bot.pause_reason in RISK_PAUSE_REASONS else bot.ledger
-            return replace(bot, status=next_status(bot, "resume"), pause_reason=None, ledger=ledger, updated_at=now)
+            return replace(bot, status=next_status(bot, "resume"), pause_reason=None, ledger=ledger, quarantine=None,
+                           updated_at=now)
         if action == "restart":
             # Back to running from any state, breakers re-based, resting orders kept with their reservations.
             return replace(bot, status="running", pause_reason=None, ledger=bot.ledger.rebased(bot.ledger.last_mark),
-                           updated_at=now)
+                           quarantine=None, updated_at=now)
         if action == "mode":
             mode = body.get("mode")
             if mode not in MODES:

@@ -49,12 +49,14 @@ def _execution(spec: dict[str, Any], bot: Bot | None = None) -> dict[str, Any]:
 
 
 class BotService:
-    def __init__(self, bots: BotRepository, trades: Any, clock: Clock, *, keys: Any = None, audit: Any = None):
+    def __init__(self, bots: BotRepository, trades: Any, clock: Clock, *, keys: Any = None, audit: Any = None,
+                 quarantine: Any = None):
         self.bots = bots
         self.trade_repo = trades
         self.clock = clock
         self.keys = keys  # the key vault (None where this function has none): live mode needs the owner's key
         self.audit = audit
+        self.quarantine = quarantine  # a quarantined bot put back by hand stops its quarantine
 
     def create(self, owner: Principal, spec: dict[str, Any]) -> Bot:
         name = _name(spec["name"])
@@ -116,15 +118,22 @@ class BotService:
         self.bots.delete(self.get(owner, bot_id))
 
     def lifecycle(self, owner: Principal, bot_id: str, action: str) -> Bot:
+        before: list[Bot] = []
+
         def change(bot: Bot) -> Bot:
+            before[:] = [bot]
             status = next_status(bot, action)
             ledger = bot.ledger
             if status == "running" and bot.pause_reason in RISK_PAUSE_REASONS:
                 ledger = ledger.rebased(ledger.last_mark)  # the owner takes the risk again from here
             reason = "manual" if action == "pause" else None
-            return replace(bot, status=status, pause_reason=reason, ledger=ledger, updated_at=iso(self.clock.now()))
+            return replace(bot, status=status, pause_reason=reason, ledger=ledger, quarantine=None,
+                           updated_at=iso(self.clock.now()))
 
-        return self._mutate(owner, bot_id, change)
+        saved = self._mutate(owner, bot_id, change)
+        if before and before[0].status == "quarantined" and self.quarantine:
+            self.quarantine.release(before[0])
+        return saved
 
     def trades(self, owner: Principal, bot_id: str, limit: int, cursor: str | None):
         self.get(owner, bot_id)  # ownership: another user's bot is a 404

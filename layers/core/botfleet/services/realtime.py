@@ -103,6 +103,10 @@ class Broadcaster:
         ts = iso(self.clock.now())
         if current.get("entity") == "trade" and record.get("eventName") == "INSERT":
             return current["owner_id"], "trades", {"type": "trade", "data": trade_view(current), "ts": ts}
+        if current.get("entity") == "quarantine_event" and record.get("eventName") == "INSERT":
+            from botfleet.services.quarantine import event_view
+
+            return current["owner_id"], "quarantine", {"type": "quarantine", "data": event_view(current), "ts": ts}
         if current.get("entity") == "training_run":
             from botfleet.services.training import run_view
 

@@ -24,6 +24,7 @@ class ShardReport:
     written: int = 0
     already_done: int = 0
     paused: int = 0
+    quarantined: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
 
 
@@ -49,10 +50,11 @@ def trade_record(result: StepResult, execution, ts: str) -> dict:
 
 
 class TradingEngine:
-    def __init__(self, bots: BotRepository, market_data: MarketData, live=None):
+    def __init__(self, bots: BotRepository, market_data: MarketData, live=None, quarantine=None):
         self.bots = bots
         self.market_data = market_data
         self.live = live  # LiveTrader, when this engine may trade live (it has the key vault)
+        self.quarantine = quarantine  # QuarantineService: a risk pause starts the bot's quarantine
 
     def run_shard(self, shard: int, tick_id: str, now: datetime) -> ShardReport:
         report = ShardReport(tick_id, shard)
@@ -86,6 +88,12 @@ class TradingEngine:
                 continue
             trades = [trade_record(result, execution, ts) for execution in result.executions]
             events = [dict(event, ts=ts) for event in result.events]
+            if self.quarantine and any(event["kind"] == "risk_pause" for event in result.events):
+                # Before the write: if we crash after it, the retried tick finds the bot no longer running and
+                # would never start the quarantine. Started first, the name (bot, pause number) makes the
+                # retry's second start a no-op, and a pause that never lands is skipped by its first step.
+                self.quarantine.trigger(result.bot, result.bot.pause_count)
+                report.quarantined += 1
             if self.bots.record_tick(bot, result.bot, trades, events, tick_id):
                 report.written += 1
                 report.fills += len(trades)

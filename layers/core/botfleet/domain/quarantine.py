@@ -1,0 +1,62 @@
+"""The quarantine ladder (pure): risk pause number n of a bot waits durations[n-1], is retrained and, if the
+retrained model validates out of sample, redeployed; pause number `max_pauses` regenerates the bot instead."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from botfleet.errors import Unprocessable
+
+DEFAULT_DURATIONS = (3600, 10800, 86400)  # 1 h, 3 h, 24 h
+DEFAULT_MAX_PAUSES = 4
+STAGES = ("waiting", "retraining", "validating", "redeploying", "regenerating")
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineConfig:
+    durations_seconds: tuple[int, ...] = DEFAULT_DURATIONS
+    max_pauses: int = DEFAULT_MAX_PAUSES
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> QuarantineConfig:
+        """Ascending positive durations (whole seconds, at most 30 days each), max_pauses ≥ 1."""
+        durations = raw.get("durations_seconds")
+        if not isinstance(durations, list) or not durations or len(durations) > 20:
+            raise Unprocessable("durations_seconds", "must be a list of 1 to 20 durations in seconds")
+        for index, value in enumerate(durations):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 30 * 86400:
+                raise Unprocessable(f"durations_seconds.{index}", "must be a whole number of seconds from 1 to 2592000")
+        if any(later <= earlier for earlier, later in itertools.pairwise(durations)):
+            raise Unprocessable("durations_seconds", "must be strictly ascending (each wait longer than the last)")
+        max_pauses = raw.get("max_pauses")
+        if isinstance(max_pauses, bool) or not isinstance(max_pauses, int) or not 1 <= max_pauses <= 100:
+            raise Unprocessable("max_pauses", "must be a whole number from 1 to 100")
+        return cls(tuple(durations), max_pauses)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"durations_seconds": list(self.durations_seconds), "max_pauses": self.max_pauses}
+
+    def regenerates(self, pause_number: int) -> bool:
+        return pause_number >= self.max_pauses
+
+    def wait_seconds(self, pause_number: int, extension: int = 0) -> int:
+        """The wait for pause `pause_number` (1-based), `extension` steps further up the ladder when its
+        retrained model failed validation; beyond the ladder, the longest duration again."""
+        step = min(pause_number - 1 + extension, len(self.durations_seconds) - 1)
+        return self.durations_seconds[max(step, 0)]
+
+
+def countdown(quarantined_at: datetime, wait_seconds: int, time_scale: float, now: datetime) -> dict[str, Any]:
+    """Where a waiting quarantine stands. Time runs `time_scale` times faster on an emulator (its Step Functions
+    waits are scaled): `release_at` is when it really ends, `seconds_remaining` counts in ladder seconds."""
+    real_total = wait_seconds / time_scale
+    release_at = quarantined_at + timedelta(seconds=real_total)
+    remaining_real = max((release_at - now).total_seconds(), 0.0)
+    return {
+        "release_at": release_at,
+        "seconds_remaining": round(remaining_real * time_scale, 1),
+        "progress": round(1 - remaining_real / real_total, 4) if real_total else 1.0,
+    }

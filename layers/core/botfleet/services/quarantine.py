@@ -1,0 +1,266 @@
+"""Quarantine: a risk-paused bot is taken out of the market, retrained and put back, on a ladder of waits;
+at the last rung it is deleted and a new generation replaces it. One Step Functions execution per
+(bot, pause number), named after both so the trigger is idempotent (a replayed tick starts nothing new).
+
+Items: the config `CONFIG` / `QUARANTINE`; the bot's own `quarantine` field (stage, wait, times); history
+events `USER#<owner>` / `QUARANTINE#<ts>#<bot>#<n>` (entity `quarantine_event`, streamed to the dashboard).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from botfleet.clock import Clock, iso, parse_iso
+from botfleet.domain import training
+from botfleet.domain.bots import Bot
+from botfleet.domain.exchanges import get_exchange
+from botfleet.domain.ledger import Ledger
+from botfleet.domain.market import history_closes
+from botfleet.domain.quarantine import QuarantineConfig, countdown
+from botfleet.errors import NotFound
+from botfleet.ids import new_id
+from botfleet.services.auth import Principal
+from botfleet.views import plain_json
+
+RETRAIN_BUDGET = 150  # parameter sets: a retrain is one Lambda call, bounded to a few seconds
+RETRAIN_CANDLES = 3000
+
+
+def execution_name(bot_id: str, pause_number: int) -> str:
+    return f"{bot_id}-pause-{pause_number}"
+
+
+class QuarantineService:
+    def __init__(self, table: Any, bots: Any, markets: Any, executions: Any, clock: Clock, *, time_scale: float = 1.0,
+                 audit: Any = None, market_seed: str = "botfleet"):
+        self.table = table
+        self.bots = bots
+        self.markets = markets
+        self.executions = executions
+        self.clock = clock
+        self.time_scale = time_scale or 1.0
+        self.audit = audit
+        self.market_seed = market_seed
+
+    # --- configuration ---------------------------------------------------------------------------
+    def config(self) -> QuarantineConfig:
+        item = self.table.get("CONFIG", "QUARANTINE")
+        if not item:
+            return QuarantineConfig()
+        return QuarantineConfig(tuple(int(d) for d in item["durations_seconds"]), int(item["max_pauses"]))
+
+    def set_config(self, admin: Principal, raw: dict[str, Any], request_id: str | None = None) -> dict[str, Any]:
+        before = self.config().to_json()
+        config = QuarantineConfig.parse(raw)
+        self.table.put({"pk": "CONFIG", "sk": "QUARANTINE", "entity": "config", **config.to_json(),
+                        "updated_at": iso(self.clock.now()), "updated_by": admin.user_id})
+        if self.audit:
+            self.audit.record(admin, "quarantine.config", "config:quarantine", before, config.to_json(), request_id)
+        return config.to_json()
+
+    # --- the trigger (the tick) ------------------------------------------------------------------
+    def trigger(self, bot: Bot, pause_number: int) -> None:
+        """Start the bot's quarantine for this pause. The execution's name is (bot, pause number): a second
+        start for the same pause — a retried or replayed tick — is refused by Step Functions, and ignored."""
+        if self.executions is None:  # a function not wired to the state machine (tests of the tick alone)
+            return
+        payload = {"owner_id": bot.owner_id, "bot_id": bot.id, "pause_number": pause_number}
+        try:
+            self.executions.start(execution_name(bot.id, pause_number), payload)
+        except Exception as exc:
+            if "ExecutionAlreadyExists" not in f"{type(exc).__name__} {exc}":
+                raise
+
+    def release(self, bot: Bot) -> None:
+        """An owner or admin put a quarantined bot back by hand: its quarantine execution stops."""
+        number = int((bot.quarantine or {}).get("pause_number", bot.pause_count))
+        with contextlib.suppress(Exception):  # already finished (or never started): nothing to stop
+            self.executions.stop_by_name(execution_name(bot.id, number), "resumed by hand")
+        self._event(bot, number, "released", "put back in the market by hand", stage=None)
+
+    # --- the state machine's steps ----------------------------------------------------------------
+    def begin(self, owner_id: str, bot_id: str, pause_number: int) -> dict[str, Any]:
+        bot = self.bots.get(owner_id, bot_id)
+        if bot is None or bot.pause_count != pause_number or bot.status not in ("paused", "quarantined"):
+            return {"skip": True}  # the pause this execution was started for didn't happen (or was resumed)
+        config = self.config()
+        if config.regenerates(pause_number):
+            self._set(bot, status="quarantined", stage="regenerating", pause_number=pause_number)
+            self._event(bot, pause_number, "regenerating", f"risk pause {pause_number} of {config.max_pauses}: "
+                        "the bot will be replaced by a new generation", stage="regenerating")
+            return {"skip": False, "regenerate": True, "wait_seconds": 0, "extension": 0}
+        wait = config.wait_seconds(pause_number)
+        self._set(bot, status="quarantined", stage="waiting", pause_number=pause_number, wait_seconds=wait,
+                  reason=bot.pause_reason)
+        self._event(bot, pause_number, "quarantined", f"{bot.pause_reason}: out of the market for {wait} s, then "
+                    "retrained", stage="waiting", wait_seconds=wait)
+        return {"skip": False, "regenerate": False, "wait_seconds": wait, "extension": 0}
+
+    def retrain(self, owner_id: str, bot_id: str, pause_number: int) -> dict[str, Any]:
+        bot = self._bot(owner_id, bot_id)
+        self._set(bot, stage="retraining")
+        self._event(bot, pause_number, "retraining", "retraining on recent market data", stage="retraining")
+        best = self._train(bot, seed=f"{execution_name(bot.id, pause_number)}-{iso(self.clock.now())}")
+        bot = self._bot(owner_id, bot_id)
+        self._set(bot, stage="validating")
+        validated = bool(best and best["validated"])
+        self._event(bot, pause_number, "validated" if validated else "validation_failed",
+                    "the retrained model passed out-of-sample validation" if validated else
+                    "the retrained model failed out-of-sample validation", stage="validating",
+                    metrics=best["out_of_sample"] if best else None)
+        return {"validated": validated, "params": best["params"] if best else None}
+
+    def extend(self, owner_id: str, bot_id: str, pause_number: int, extension: int) -> dict[str, Any]:
+        """Validation failed: another rung of waiting before the next retrain."""
+        bot = self._bot(owner_id, bot_id)
+        extension += 1
+        wait = self.config().wait_seconds(pause_number, extension)
+        self._set(bot, stage="waiting", wait_seconds=wait, extension=extension)
+        self._event(bot, pause_number, "extended", f"staying quarantined another {wait} s", stage="waiting",
+                    wait_seconds=wait)
+        return {"skip": False, "regenerate": False, "wait_seconds": wait, "extension": extension}
+
+    def redeploy(self, owner_id: str, bot_id: str, pause_number: int, params: dict[str, Any]) -> dict[str, Any]:
+        from botfleet.domain.strategies import get_strategy, validate_params
+
+        for _ in range(3):
+            bot = self._bot(owner_id, bot_id)
+            clean = validate_params(get_strategy(bot.strategy), params)
+            redeployed = replace(bot, params=clean, status="running", pause_reason=None, quarantine=None,
+                                 ledger=bot.ledger.rebased(bot.ledger.last_mark), updated_at=iso(self.clock.now()))
+            try:
+                self.bots.save(redeployed)
+                break
+            except Exception:  # a tick or a request wrote the bot meanwhile: re-read, re-apply
+                continue
+        self._event(redeployed, pause_number, "redeployed", f"back in the market with {clean}", stage=None,
+                    params=clean)
+        return {"status": "running", "params": clean}
+
+    def regenerate(self, owner_id: str, bot_id: str, pause_number: int) -> dict[str, Any]:
+        """Delete the bot (its trades and events stay) and create its successor: generation + 1, parent_id,
+        the same owner, exchange, symbol and strategy, the capital it has left, freshly trained parameters."""
+        parent = self._bot(owner_id, bot_id)
+        best = self._train(parent, seed=f"{execution_name(parent.id, pause_number)}-regenerate")
+        from botfleet.domain.strategies import get_strategy, validate_params
+
+        params = validate_params(get_strategy(parent.strategy), best["params"] if best else None)
+        capital = parent.ledger.quote_total  # stopped out at the trip: what's left is cash (dust aside)
+        now = iso(self.clock.now())
+        successor = replace(
+            parent, id=new_id("bot"), generation=parent.generation + 1, parent_id=parent.id, params=params,
+            capital=capital, initial_capital=capital, ledger=Ledger.open(parent.ledger.base, parent.ledger.quote,
+                                                                         capital),
+            status="running", pause_reason=None, pause_count=0, quarantine=None, orders=[], last_tick=None,
+            created_at=now, updated_at=now, version=0, name=_generation_name(parent.name, parent.generation + 1),
+        )
+        self.bots.create(successor)
+        self.bots.delete(parent)
+        self._event(parent, pause_number, "regenerated", f"replaced by generation {successor.generation} "
+                    f"({successor.id})", stage=None, successor_id=successor.id)
+        return {"successor_id": successor.id, "generation": successor.generation}
+
+    def safe_state(self, owner_id: str, bot_id: str, pause_number: int, error: dict[str, Any] | None):
+        """The Catch: leave the bot out of the market, visibly, for a human."""
+        bot = self.bots.get(owner_id, bot_id)
+        if bot is None:
+            return {"status": "gone"}
+        cause = str((error or {}).get("Cause") or (error or {}).get("Error") or "unknown error")[:300]
+        with contextlib.suppress(Exception):
+            self.bots.save(replace(bot, status="paused", pause_reason="quarantine_failed",
+                                   quarantine={**(bot.quarantine or {}), "stage": "failed"},
+                                   updated_at=iso(self.clock.now())))
+        self._event(bot, pause_number, "failed", f"the quarantine failed and the bot stays paused: {cause}",
+                    stage="failed")
+        return {"status": "paused"}
+
+    # --- API ---------------------------------------------------------------------------------------
+    def status(self, owner: Principal) -> list[dict[str, Any]]:
+        now = self.clock.now()
+        rows = []
+        for bot in self.bots.all_of_owner(owner.user_id):
+            if bot.status != "quarantined" or not bot.quarantine:
+                continue
+            q = bot.quarantine
+            row = {"bot_id": bot.id, "name": bot.name, "pause_count": bot.pause_count, "stage": q.get("stage"),
+                   "reason": q.get("reason") or bot.pause_reason, "quarantined_at": q.get("since"),
+                   "release_at": None, "seconds_remaining": 0, "progress": None}
+            if q.get("stage") == "waiting" and q.get("since"):
+                clock = countdown(parse_iso(q["since"]), int(q["wait_seconds"]), self.time_scale, now)
+                row.update(release_at=iso(clock["release_at"]), seconds_remaining=clock["seconds_remaining"],
+                           progress=clock["progress"])
+            rows.append(plain_json(row))
+        return rows
+
+    def history(self, owner: Principal, bot_id: str | None, limit: int, cursor: str | None):
+        filters = {"filter_expression": "bot_id = :bot", "values": {":bot": bot_id}} if bot_id else {}
+        values = {":pk": f"USER#{owner.user_id}", ":q": "QUARANTINE#", **filters.get("values", {})}
+        items, next_cursor = self.table.query(
+            "pk = :pk AND begins_with(sk, :q)", values, filter_expression=filters.get("filter_expression"),
+            limit=limit, cursor=cursor, partition=("pk", f"USER#{owner.user_id}"), newest_first=True)
+        return [event_view(item) for item in items], next_cursor
+
+    # --- internals -----------------------------------------------------------------------------------
+    def _bot(self, owner_id: str, bot_id: str) -> Bot:
+        bot = self.bots.get(owner_id, bot_id)
+        if bot is None:
+            raise NotFound(f"bot {bot_id} is gone")
+        return bot
+
+    def _set(self, bot: Bot, *, status: str | None = None, stage: str, **fields: Any) -> None:
+        """Record the quarantine's stage on the bot (and its status), retrying over concurrent writes."""
+        for _ in range(5):
+            current = self.bots.get(bot.owner_id, bot.id) or bot
+            quarantine = dict(current.quarantine or {})
+            quarantine.update(stage=stage, **fields)
+            if stage == "waiting":
+                quarantine["since"] = iso(self.clock.now())
+            updated = replace(current, quarantine=quarantine, status=status or current.status,
+                              updated_at=iso(self.clock.now()))
+            try:
+                self.bots.save(updated)
+                return
+            except Exception:
+                continue
+        raise RuntimeError(f"could not record the quarantine of {bot.id}")
+
+    def _event(self, bot: Bot, pause_number: int, kind: str, message: str, **details: Any) -> None:
+        ts = iso(self.clock.now())
+        self.table.put({"pk": f"USER#{bot.owner_id}", "sk": f"QUARANTINE#{ts}#{bot.id}#{new_id('q')}",
+                        "entity": "quarantine_event", "owner_id": bot.owner_id, "bot_id": bot.id,
+                        "generation": bot.generation, "pause_number": pause_number, "kind": kind,
+                        "message": message, "ts": ts, **{k: _stored(v) for k, v in details.items()}})
+
+    def _train(self, bot: Bot, seed: str) -> dict[str, Any] | None:
+        """A bounded retrain on recent market history (the simulator's, ending at the current price)."""
+        exchange = get_exchange(bot.exchange)
+        end_price = self.markets.current(bot.exchange, bot.symbol).price
+        closes = np.asarray(history_closes(f"{self.market_seed}:{bot.exchange}:{bot.symbol}:{seed}",
+                                           exchange.simulation(bot.symbol), RETRAIN_CANDLES, end_price))
+        sets = training.search_space(bot.strategy, RETRAIN_BUDGET, seed=seed)
+        results = training.evaluate(bot.strategy, closes, sets, bot.exchange, bot.symbol, float(bot.capital))
+        return training.reduce_chunks([results])
+
+
+def event_view(item: dict[str, Any]) -> dict[str, Any]:
+    keys = ("bot_id", "generation", "pause_number", "kind", "message", "stage", "wait_seconds", "successor_id",
+            "params", "metrics", "ts")
+    return plain_json({key: item.get(key) for key in keys if item.get(key) is not None})
+
+
+def _generation_name(name: str, generation: int) -> str:
+    base = name.rsplit(" · gen ", 1)[0]
+    return f"{base} · gen {generation}"[:64]
+
+
+def _stored(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(repr(round(value, 10)))
+    if isinstance(value, dict):
+        return {k: _stored(v) for k, v in value.items() if v is not None}
+    return value
