@@ -18,7 +18,11 @@ SHARDS = 4
 
 
 def main() -> None:
+    import logging
+
     import boto3
+
+    logging.getLogger("botfleet").setLevel(logging.ERROR)  # 500 "bot paused" warnings are the point, not news
     from moto import mock_aws
 
     os.environ.update(AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1", AWS_ACCESS_KEY_ID="x",
