@@ -145,7 +145,7 @@ def thousand_sets(closes: np.ndarray) -> float:
           f"best: {result.best(1)[0]['total_return']:+.2%}")
     mixed = {
         "sma_cross": param_grid(sma, fast=range(2, 12), slow=range(50, 200, 6)),
-        "ema_cross": param_grid(STRATEGIES["ema_cross"], fast=range(2, 12), slow=range(50, 200, 6)),
+        "ema_cross": param_grid(STRATEGIES["ema_cross"], fast=range(2, 12), slow=range(12, 62, 2)),
         "rsi_reversion": param_grid(STRATEGIES["rsi_reversion"], period=range(5, 30), oversold=range(20, 40, 2)),
         "bollinger_breakout": param_grid(STRATEGIES["bollinger_breakout"], window=range(10, 60, 2),
                                          width=[x / 10 for x in range(10, 30, 2)]),
