@@ -5,9 +5,7 @@ redeploys it — or, at the last rung, regenerates it; the worker function; and 
 from __future__ import annotations
 
 from aws_cdk import Duration
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from botfleet_infra import nag
@@ -15,7 +13,7 @@ from botfleet_infra.api import ApiConstruct
 from botfleet_infra.data import DataConstruct, TableAccess
 from botfleet_infra.functions import BotfleetFunction, FunctionFactory, FunctionSpec
 from botfleet_infra.settings import BuildSettings
-from botfleet_infra.training import RETRYABLE
+from botfleet_infra.workflows import lambda_step, state_machine
 
 STATE_MACHINE_ENV = "QUARANTINE_STATE_MACHINE_ARN"
 
@@ -34,12 +32,8 @@ class QuarantineConstruct(Construct):
 
         ids = {"owner_id.$": "$.owner_id", "bot_id.$": "$.bot_id", "pause_number.$": "$.pause_number"}
 
-        def step(name: str, payload: dict, result_path: str | None) -> tasks.LambdaInvoke:
-            task = tasks.LambdaInvoke(self, name, lambda_function=self.worker.function,
-                                      payload=sfn.TaskInput.from_object({**payload, **ids}),
-                                      payload_response_only=True, result_path=result_path)
-            task.add_retry(errors=RETRYABLE, interval=Duration.seconds(2), max_attempts=3, backoff_rate=2)
-            return task
+        def step(name: str, payload: dict, result_path: str | None):
+            return lambda_step(self, name, self.worker, {**payload, **ids}, result_path)
 
         begin = step("Begin", {"action": "begin"}, "$.ladder")
         wait = sfn.Wait(self, "WaitOutTheLadder", time=sfn.WaitTime.seconds_path("$.ladder.wait_seconds"))
@@ -64,22 +58,9 @@ class QuarantineConstruct(Construct):
             sfn.Condition.boolean_equals("$.ladder.regenerate", True), regenerate.next(sfn.Succeed(self, "Regenerated"))
         ).otherwise(wait.next(retrain).next(validated))
 
-        self.log_group = logs.LogGroup(self, "StateMachineLogs", retention=logs.RetentionDays.ONE_MONTH,
-                                       removal_policy=settings.stateful_removal_policy)
-        self.state_machine = sfn.StateMachine(
-            self, "StateMachine",
-            definition_body=sfn.DefinitionBody.from_chainable(begin.next(route)),
-            # The longest wait is a day, and a failed validation climbs another rung: a week bounds it.
-            timeout=Duration.days(7),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-        )
-        nag.acknowledge(
-            self.state_machine.role, "IAM5",
-            "Invoking the quarantine worker includes its versions and aliases (`<arn>:*`), still one function; "
-            "X-Ray tracing and CloudWatch Logs delivery support no resource-level permissions.",
-            nag.getatt_arn_finding(self.worker.function, ":*"), "Resource::*",
-        )
+        # The longest wait is a day, and a failed validation climbs another rung: a week bounds it.
+        self.state_machine, self.log_group = state_machine(
+            self, definition=begin.next(route), worker=self.worker, timeout=Duration.days(7), settings=settings)
 
         self.api_function = functions.create(self, "Quarantine", FunctionSpec(
             name="quarantine",

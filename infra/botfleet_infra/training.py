@@ -4,9 +4,7 @@ the run failed) run by the trainer function, and the training API function that 
 from __future__ import annotations
 
 from aws_cdk import Duration
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from botfleet_infra import nag
@@ -14,12 +12,10 @@ from botfleet_infra.api import ApiConstruct
 from botfleet_infra.data import DataConstruct, TableAccess
 from botfleet_infra.functions import FunctionFactory, FunctionSpec
 from botfleet_infra.settings import BuildSettings
+from botfleet_infra.workflows import lambda_step, state_machine
 
 #: Chunks evaluated at once: enough to use a few cores' worth of Lambdas, few enough not to starve the account.
 MAP_CONCURRENCY = 4
-#: Transient Lambda failures are retried with backoff; a bug fails the run (Catch) instead of looping.
-RETRYABLE = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-             "Lambda.TooManyRequestsException"]
 
 
 class TrainingConstruct(Construct):
@@ -36,12 +32,8 @@ class TrainingConstruct(Construct):
         # Reads bots and markets, writes runs, progress, models and the lock.
         data.connect_table(self.trainer, TableAccess.READ_WRITE)
 
-        def step(name: str, payload: dict, result_path: str | None) -> tasks.LambdaInvoke:
-            task = tasks.LambdaInvoke(self, name, lambda_function=self.trainer.function,
-                                      payload=sfn.TaskInput.from_object(payload), payload_response_only=True,
-                                      result_path=result_path)
-            task.add_retry(errors=RETRYABLE, interval=Duration.seconds(2), max_attempts=3, backoff_rate=2)
-            return task
+        def step(name: str, payload: dict, result_path: str | None):
+            return lambda_step(self, name, self.trainer, payload, result_path)
 
         ids = {"run_id.$": "$.run_id", "owner_id.$": "$.owner_id", "bot_id.$": "$.bot_id"}
         prepare = step("Prepare", {"action": "prepare", **ids}, "$.prepared")
@@ -56,23 +48,9 @@ class TrainingConstruct(Construct):
         for state in (prepare, chunks, reduce):
             state.add_catch(failed, errors=["States.ALL"], result_path="$.error")
 
-        self.log_group = logs.LogGroup(self, "StateMachineLogs", retention=logs.RetentionDays.ONE_MONTH,
-                                       removal_policy=settings.stateful_removal_policy)
-        self.state_machine = sfn.StateMachine(
-            self, "StateMachine",
-            definition_body=sfn.DefinitionBody.from_chainable(prepare.next(chunks).next(reduce)),
-            timeout=Duration.minutes(30),
-            tracing_enabled=True,
-            # ALL events, without execution data: run ids and chunk sizes are in the events, parameter sets
-            # and results stay in the table.
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-        )
-        nag.acknowledge(
-            self.state_machine.role, "IAM5",
-            "Invoking the trainer includes its versions and aliases (`<arn>:*`), still one function; X-Ray "
-            "tracing and CloudWatch Logs delivery support no resource-level permissions.",
-            nag.getatt_arn_finding(self.trainer.function, ":*"), "Resource::*",
-        )
+        self.state_machine, self.log_group = state_machine(
+            self, definition=prepare.next(chunks).next(reduce), worker=self.trainer, timeout=Duration.minutes(30),
+            settings=settings)
 
         self.api_function = functions.create(self, "Training", FunctionSpec(
             name="training",
