@@ -142,20 +142,20 @@ class AdminService:
 
     def bot_action(self, admin: Principal, bot_id: str, action: str, body: dict[str, Any], request_id: str | None):
         """mode {mode}, pause, resume, restart, exchange {exchange}: an override of the owner's settings."""
-        for _ in range(3):
-            bot = self._bot(bot_id)
-            updated = self._apply(bot, action, body)
-            try:
-                saved = self.bots.save(updated)
-            except ConditionFailed:
-                continue  # a tick wrote the bot meanwhile: apply to the fresh state
-            if bot.status == "quarantined" and saved.status == "running" and self.quarantine:
-                self.quarantine.release(bot)  # an admin put it back: its quarantine stops
-            before = {key: bot_view(bot)[key] for key in ("status", "pause_reason", "mode", "exchange", "symbol")}
-            after = {key: bot_view(saved)[key] for key in before}
-            self.audit.record(admin, f"bot.{action}", f"bot:{bot_id}", before, after, request_id)
-            return {**bot_view(saved), "owner_id": saved.owner_id}
-        raise Conflict("the bot keeps changing; try again", code="concurrent_update")
+        owner_id = self._bot(bot_id).owner_id
+        try:
+            result = self.bots.mutate(owner_id, bot_id, lambda bot: self._apply(bot, action, body))
+        except ConditionFailed:
+            raise Conflict("the bot keeps changing; try again", code="concurrent_update") from None
+        if result is None:
+            raise NotFound(f"bot {bot_id} not found")
+        bot, saved = result
+        if bot.status == "quarantined" and saved.status == "running" and self.quarantine:
+            self.quarantine.release(bot)  # an admin put it back: its quarantine stops
+        before = {key: bot_view(bot)[key] for key in ("status", "pause_reason", "mode", "exchange", "symbol")}
+        after = {key: bot_view(saved)[key] for key in before}
+        self.audit.record(admin, f"bot.{action}", f"bot:{bot_id}", before, after, request_id)
+        return {**bot_view(saved), "owner_id": saved.owner_id}
 
     def _apply(self, bot: Bot, action: str, body: dict[str, Any]) -> Bot:
         now = iso(self.clock.now())

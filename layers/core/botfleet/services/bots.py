@@ -112,16 +112,13 @@ class BotService:
                 updated = replace(updated, risk=RiskLimits.parse({**bot.risk, **changes["risk"]}).to_item())
             return replace(updated, **_execution(changes), updated_at=iso(self.clock.now()))
 
-        return self._mutate(owner, bot_id, change)
+        return self._mutate(owner, bot_id, change)[1]
 
     def delete(self, owner: Principal, bot_id: str) -> None:
         self.bots.delete(self.get(owner, bot_id))
 
     def lifecycle(self, owner: Principal, bot_id: str, action: str) -> Bot:
-        before: list[Bot] = []
-
         def change(bot: Bot) -> Bot:
-            before[:] = [bot]
             status = next_status(bot, action)
             ledger = bot.ledger
             if status == "running" and bot.pause_reason in RISK_PAUSE_REASONS:
@@ -130,9 +127,9 @@ class BotService:
             return replace(bot, status=status, pause_reason=reason, ledger=ledger, quarantine=None,
                            updated_at=iso(self.clock.now()))
 
-        saved = self._mutate(owner, bot_id, change)
-        if before and before[0].status == "quarantined" and self.quarantine:
-            self.quarantine.release(before[0])
+        before, saved = self._mutate(owner, bot_id, change)
+        if before.status == "quarantined" and self.quarantine:
+            self.quarantine.release(before)
         return saved
 
     def trades(self, owner: Principal, bot_id: str, limit: int, cursor: str | None):
@@ -159,11 +156,12 @@ class BotService:
             for item in self.bots.summaries(owner.user_id)
         ]
 
-    def _mutate(self, owner: Principal, bot_id: str, change) -> Bot:
-        """Read, change, write if nobody wrote meanwhile; a tick writing the same bot just means read again."""
-        for _ in range(3):
-            try:
-                return self.bots.save(change(self.get(owner, bot_id)))
-            except ConditionFailed:
-                continue
-        raise Conflict("the bot keeps changing (a tick or another request); try again", code="concurrent_update")
+    def _mutate(self, owner: Principal, bot_id: str, change) -> tuple[Bot, Bot]:
+        try:
+            result = self.bots.mutate(owner.user_id, bot_id, change)
+        except ConditionFailed:
+            raise Conflict("the bot keeps changing (a tick or another request); try again",
+                           code="concurrent_update") from None
+        if result is None:
+            raise NotFound(f"bot {bot_id} not found")
+        return result

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import replace
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
+from botfleet.adapters.dynamo.table import storable
 from botfleet.clock import Clock, iso, parse_iso
 from botfleet.domain import training
 from botfleet.domain.bots import Bot
@@ -128,19 +128,17 @@ class QuarantineService:
     def redeploy(self, owner_id: str, bot_id: str, pause_number: int, params: dict[str, Any]) -> dict[str, Any]:
         from botfleet.domain.strategies import get_strategy, validate_params
 
-        for _ in range(3):
-            bot = self._bot(owner_id, bot_id)
-            clean = validate_params(get_strategy(bot.strategy), params)
-            redeployed = replace(bot, params=clean, status="running", pause_reason=None, quarantine=None,
-                                 ledger=bot.ledger.rebased(bot.ledger.last_mark), updated_at=iso(self.clock.now()))
-            try:
-                self.bots.save(redeployed)
-                break
-            except Exception:  # a tick or a request wrote the bot meanwhile: re-read, re-apply
-                continue
-        self._event(redeployed, pause_number, "redeployed", f"back in the market with {clean}", stage=None,
-                    params=clean)
-        return {"status": "running", "params": clean}
+        def change(bot: Bot) -> Bot:
+            return replace(bot, params=validate_params(get_strategy(bot.strategy), params), status="running",
+                           pause_reason=None, quarantine=None, ledger=bot.ledger.rebased(bot.ledger.last_mark),
+                           updated_at=iso(self.clock.now()))
+
+        # A failure to save raises (ConditionFailed, or NotFound when the bot is gone): the state machine
+        # retries or catches it, instead of reporting a redeploy that didn't happen.
+        redeployed = self._mutate(owner_id, bot_id, change, attempts=3)
+        self._event(redeployed, pause_number, "redeployed", f"back in the market with {redeployed.params}",
+                    stage=None, params=redeployed.params)
+        return {"status": "running", "params": redeployed.params}
 
     def regenerate(self, owner_id: str, bot_id: str, pause_number: int) -> dict[str, Any]:
         """Delete the bot (its trades and events stay) and create its successor: generation + 1, parent_id,
@@ -214,27 +212,28 @@ class QuarantineService:
 
     def _set(self, bot: Bot, *, status: str | None = None, stage: str, **fields: Any) -> None:
         """Record the quarantine's stage on the bot (and its status), retrying over concurrent writes."""
-        for _ in range(5):
-            current = self.bots.get(bot.owner_id, bot.id) or bot
-            quarantine = dict(current.quarantine or {})
-            quarantine.update(stage=stage, **fields)
+
+        def change(current: Bot) -> Bot:
+            quarantine = {**(current.quarantine or {}), "stage": stage, **fields}
             if stage == "waiting":
                 quarantine["since"] = iso(self.clock.now())
-            updated = replace(current, quarantine=quarantine, status=status or current.status,
-                              updated_at=iso(self.clock.now()))
-            try:
-                self.bots.save(updated)
-                return
-            except Exception:
-                continue
-        raise RuntimeError(f"could not record the quarantine of {bot.id}")
+            return replace(current, quarantine=quarantine, status=status or current.status,
+                           updated_at=iso(self.clock.now()))
+
+        self._mutate(bot.owner_id, bot.id, change, attempts=5)
+
+    def _mutate(self, owner_id: str, bot_id: str, change, *, attempts: int) -> Bot:
+        result = self.bots.mutate(owner_id, bot_id, change, attempts=attempts)
+        if result is None:
+            raise NotFound(f"bot {bot_id} is gone")
+        return result[1]
 
     def _event(self, bot: Bot, pause_number: int, kind: str, message: str, **details: Any) -> None:
         ts = iso(self.clock.now())
         self.table.put({"pk": f"USER#{bot.owner_id}", "sk": f"QUARANTINE#{ts}#{bot.id}#{new_id('q')}",
                         "entity": "quarantine_event", "owner_id": bot.owner_id, "bot_id": bot.id,
                         "generation": bot.generation, "pause_number": pause_number, "kind": kind,
-                        "message": message, "ts": ts, **{k: _stored(v) for k, v in details.items()}})
+                        "message": message, "ts": ts, **storable(details)})
 
     def _train(self, bot: Bot, seed: str) -> dict[str, Any] | None:
         """A bounded retrain on recent market history (the simulator's, ending at the current price)."""
@@ -257,10 +256,3 @@ def _generation_name(name: str, generation: int) -> str:
     base = name.rsplit(" · gen ", 1)[0]
     return f"{base} · gen {generation}"[:64]
 
-
-def _stored(value: Any) -> Any:
-    if isinstance(value, float):
-        return Decimal(repr(round(value, 10)))
-    if isinstance(value, dict):
-        return {k: _stored(v) for k, v in value.items() if v is not None}
-    return value

@@ -9,14 +9,13 @@ each trained model `BOT#<bot>` / `MODEL#<run_id>`.
 from __future__ import annotations
 
 import contextlib
-import math
 import secrets
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from botfleet.adapters.dynamo.table import ConditionFailed, Table
+from botfleet.adapters.dynamo.table import ConditionFailed, Table, storable
 from botfleet.clock import Clock, iso
 from botfleet.domain import training
 from botfleet.domain.exchanges import get_exchange
@@ -121,16 +120,17 @@ class TrainingService:
     def apply_params(self, owner_id: str, bot_id: str, params: dict[str, Any]):
         from botfleet.domain.strategies import get_strategy, validate_params
 
-        for _ in range(3):
-            bot = self.bots.get(owner_id, bot_id)
-            if bot is None:
-                raise NotFound(f"bot {bot_id} not found")
-            clean = validate_params(get_strategy(bot.strategy), params)
-            try:
-                return self.bots.save(replace(bot, params=clean, updated_at=iso(self.clock.now())))
-            except ConditionFailed:
-                continue
-        raise Conflict("the bot keeps changing; try again", code="concurrent_update")
+        def change(bot):
+            return replace(bot, params=validate_params(get_strategy(bot.strategy), params),
+                           updated_at=iso(self.clock.now()))
+
+        try:
+            result = self.bots.mutate(owner_id, bot_id, change)
+        except ConditionFailed:
+            raise Conflict("the bot keeps changing; try again", code="concurrent_update") from None
+        if result is None:
+            raise NotFound(f"bot {bot_id} not found")
+        return result[1]
 
     # --- the state machine's steps (the trainer function) ------------------------------------------
     def prepare(self, run_id: str, owner_id: str, bot_id: str) -> dict[str, Any]:
@@ -168,8 +168,8 @@ class TrainingService:
             return {"status": "failed"}
         now = iso(self.clock.now())
         self.table.put({"pk": f"BOT#{bot_id}", "sk": f"MODEL#{run_id}", "entity": "model", "run_id": run_id,
-                        "owner_id": owner_id, "created_at": now, **_decimals(best)})
-        self._finish(owner_id, run_id, bot_id, "succeeded", best=_decimals(best))
+                        "owner_id": owner_id, "created_at": now, **storable(best)})
+        self._finish(owner_id, run_id, bot_id, "succeeded", best=storable(best))
         return {"status": "succeeded", "best": best}
 
     def fail(self, run_id: str, owner_id: str, bot_id: str, error: str) -> dict[str, Any]:
@@ -230,14 +230,3 @@ def run_view(item: dict[str, Any]) -> dict[str, Any]:
     view["best"] = plain_json(item["best"]) if item.get("best") else None
     return plain_json(view)
 
-
-def _decimals(value: Any) -> Any:
-    """DynamoDB stores numbers as Decimal: floats from numpy results become Decimals (rounded to 10 places)."""
-    if isinstance(value, float):  # numpy floats too (repr of np.float64 is not a number in numpy 2)
-        value = float(value)
-        return Decimal(repr(round(value, 10))) if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: _decimals(inner) for key, inner in value.items()}
-    if isinstance(value, list):
-        return [_decimals(inner) for inner in value]
-    return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, fields, replace
 from decimal import Decimal
 from typing import Any
@@ -91,6 +92,22 @@ class DynamoBotRepository:
         self.table.put(bot_to_item(saved, self.shards), condition="attribute_exists(pk) AND version = :read",
                        values={":read": bot.version})
         return saved
+
+    def mutate(self, owner_id: str, bot_id: str, change: Callable[[Bot], Bot], *,
+               attempts: int = 3) -> tuple[Bot, Bot] | None:
+        """Read the bot, apply `change`, save it if nobody wrote it meanwhile; when a tick or a request did,
+        read again and re-apply. Returns (before, saved), or None when there is no such bot. Raises
+        ConditionFailed when the bot kept changing for `attempts` tries."""
+        for attempt in range(attempts):
+            bot = self.get(owner_id, bot_id)
+            if bot is None:
+                return None
+            try:
+                return bot, self.save(change(bot))
+            except ConditionFailed:
+                if attempt == attempts - 1:
+                    raise
+        return None
 
     def save_with_record(self, bot: Bot, record: dict[str, Any]) -> Bot:
         """Save the bot (version-checked) and put a new record (e.g. a capital injection) atomically.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,20 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 Item = dict[str, Any]
+
+
+def storable(value: Any) -> Any:
+    """Computed results (numpy/Python floats, e.g. backtest metrics) as DynamoDB numbers: Decimals rounded to
+    10 places, and None where a float is not finite (the serializer leaves None out). Money is Decimal already
+    and never passes through here."""
+    if isinstance(value, float):  # numpy floats too (repr of np.float64 is not a number in numpy 2)
+        value = float(value)
+        return Decimal(repr(round(value, 10))) if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: storable(inner) for key, inner in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(inner) for inner in value]
+    return value
 
 
 def _serialize(value: Any) -> dict[str, Any]:
