@@ -9,14 +9,14 @@ STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help venv run test test-fast lint format unit integration infra local-cloud e2e openapi openapi-check \
+.PHONY: help venv run test test-fast lint format unit integration infra local-cloud e2e fuzz openapi openapi-check \
         synth bench bench-training clean
 
 help:
 	@echo "make run            start the local cloud with demo bots (READY http://127.0.0.1:8000)"
 	@echo "make test           install what is missing, lint, check openapi, run every test tier"
 	@echo "make test-fast      unit + integration only (seconds)"
-	@echo "make unit|integration|infra|local-cloud|e2e   one tier;  make test-one T=tests/unit/test_x.py"
+	@echo "make unit|integration|infra|local-cloud|e2e|fuzz   one tier;  make test-one T=tests/unit/test_x.py"
 	@echo "make bench          startup, cold starts, DynamoDB calls/bot/tick, decisions/s, paper fills/s"
 	@echo "make bench-training the backtester vs vectorbt and backtesting.py (installs the peers)"
 	@echo "make openapi        regenerate docs/openapi.json;  make synth  synthesize the CDK app (light)"
@@ -64,6 +64,10 @@ infra: $(STAMP)
 e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e -q
 
+# schemathesis over docs/openapi.json against the local cloud (user, admin, no token) + hand-made bad inputs.
+fuzz: $(STAMP)
+	$(PY) -m pytest tests/fuzz -q
+
 test-one: $(STAMP)
 	$(PY) -m pytest $(T) -q
 
@@ -72,7 +76,7 @@ test-fast: $(STAMP)
 
 # One pytest run over every tier, so its closing line counts everything.
 test: $(STAMP) lint openapi-check
-	$(PY) -m pytest tests/unit tests/integration tests/infra tests/e2e -q -p no:cacheprovider
+	$(PY) -m pytest tests/unit tests/integration tests/infra tests/e2e tests/fuzz -q -p no:cacheprovider
 
 bench: $(STAMP)
 	$(PY) tests/bench/foundation.py

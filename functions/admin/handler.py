@@ -116,7 +116,7 @@ def audit(admin: Admin, limit: Limit = 50, cursor: Cursor = None, actor: Annotat
     return page_view([plain_json({key: item.get(key) for key in fields}) for item in items], next_cursor)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False, clear_state=True)
 @metrics.log_metrics
 def handler(event, context):
     return app.resolve(event, context)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from botfleet import runtime
 from botfleet.http import Caller, json_response, make_resolver
+from botfleet.http.fields import text
 from botfleet.views import user_view
 
 logger, metrics = Logger(), Metrics()
@@ -21,7 +22,7 @@ class RegisterBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=1024)
     email: str
     password: str = Field(repr=False)
-    name: str
+    name: text(100)
 
 
 class LoginBody(BaseModel):
@@ -40,16 +41,23 @@ def _session(user: dict, token: str) -> dict:
     }
 
 
+def _source_ip() -> str:
+    """The address API Gateway saw the request come from (the TCP peer), which the throttles key on. Never
+    X-Forwarded-For: any client can write that header. An event without one is throttled as "unknown"."""
+    identity = (app.current_event.raw_event.get("requestContext") or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "")
+
+
 @app.post("/api/auth/register", responses={201: {"description": "account created"}})
 def register(body: Annotated[RegisterBody, Body()]):
-    user, token = runtime.auth().register(body.email, body.password, body.name)
+    user, token = runtime.auth().register(body.email, body.password, body.name, source_ip=_source_ip())
     metrics.add_metric(name="Registrations", unit="Count", value=1)
     return json_response(201, _session(user, token))
 
 
 @app.post("/api/auth/login")
 def login(body: Annotated[LoginBody, Body()]):
-    user, token = runtime.auth().login(body.email, body.password)
+    user, token = runtime.auth().login(body.email, body.password, source_ip=_source_ip())
     return json_response(200, _session(user, token))
 
 
@@ -64,7 +72,7 @@ def me(caller: Caller):
     return user_view(runtime.auth().me(caller))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False, clear_state=True)
 @metrics.log_metrics
 def handler(event, context):
     return app.resolve(event, context)

@@ -8,11 +8,13 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from botfleet import runtime
+from botfleet.domain.money import BASIS_POINTS, CAPITAL, INJECTION, PERCENT
 from botfleet.domain.strategies import STRATEGIES
 from botfleet.http import Caller, json_response, make_resolver, page_view
+from botfleet.http.fields import Identifier, amount, text, whole
 from botfleet.views import bot_view, event_view, trade_view
 
 logger, metrics = Logger(), Metrics()
@@ -20,63 +22,61 @@ app = make_resolver()
 
 
 
-def _amount(value: Any) -> str:
-    """Decimals travel as strings; whole numbers are accepted as-is; floats never (they lose cents)."""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError('must be a decimal string such as "1000.50"')
-    return str(value)
-
-
-Amount = Annotated[str, BeforeValidator(_amount)]
 Limit = Annotated[int, Query(ge=1, le=200)]
-ParamValue = StrictInt | StrictStr
+Cursor = Annotated[str | None, Query(max_length=1024)]
+Capital = amount(CAPITAL, "50000")
+Percent = amount(PERCENT, "20")
+BasisPoints = amount(BASIS_POINTS, "10")
+# A strategy parameter: a whole number or a decimal string; its range is the strategy's (GET /api/strategies).
+ParamValue = whole(-(10**9), 10**9) | Annotated[StrictStr, Field(max_length=32)]
+Params = Annotated[dict[Annotated[str, Field(max_length=32)], ParamValue], Field(max_length=16)]
 
 
 class RiskBody(BaseModel):
     """Circuit breakers; absent limits take the defaults (20 % drawdown, 10 % daily loss, 5 losses in a row)."""
 
     model_config = ConfigDict(extra="forbid")
-    max_drawdown_pct: Amount | None = None
-    daily_loss_pct: Amount | None = None
-    max_consecutive_losses: StrictInt | None = None
+    max_drawdown_pct: Percent | None = None
+    daily_loss_pct: Percent | None = None
+    max_consecutive_losses: whole(1, 1000) | None = None
 
 
 class CreateBotBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(max_length=200)
-    exchange: str
-    symbol: str
-    strategy: str
-    params: dict[str, ParamValue] | None = None
+    name: text(64)
+    exchange: Annotated[str, Field(max_length=32)]
+    symbol: Annotated[str, Field(max_length=32)]
+    strategy: Annotated[str, Field(max_length=32)]
+    params: Params | None = None
     mode: Literal["paper", "live"] = "paper"
-    capital: Amount
+    capital: Capital
     risk: RiskBody | None = None
     order_type: Literal["market", "limit"] | None = None
-    limit_offset_bps: Amount | None = None
-    limit_ttl_ticks: StrictInt | None = None
+    limit_offset_bps: BasisPoints | None = None
+    limit_ttl_ticks: whole(1, 1440) | None = None
 
 
 class UpdateBotBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, max_length=200)
-    params: dict[str, ParamValue] | None = None
-    capital: Amount | None = Field(default=None, description="a new allocation: the difference is recorded as "
+    name: text(64) | None = None
+    params: Params | None = None
+    capital: Capital | None = Field(default=None, description="a new allocation: the difference is recorded as "
                                                                "a deposit or withdrawal (never P&L)")
     risk: RiskBody | None = None
     order_type: Literal["market", "limit"] | None = None
-    limit_offset_bps: Amount | None = None
-    limit_ttl_ticks: StrictInt | None = None
+    limit_offset_bps: BasisPoints | None = None
+    limit_ttl_ticks: whole(1, 1440) | None = None
 
 
 class InjectionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    bot_id: str
-    amount: Amount
+    bot_id: Identifier
+    amount: amount(INJECTION, "2500")
     kind: Literal["deposit", "withdrawal"]
 
 
 @app.get("/api/bots")
-def list_bots(caller: Caller, limit: Limit = 50, cursor: Annotated[str | None, Query()] = None):
+def list_bots(caller: Caller, limit: Limit = 50, cursor: Cursor = None):
     bots, next_cursor = runtime.bot_service().list(caller, limit, cursor)
     return page_view([bot_view(bot) for bot in bots], next_cursor)
 
@@ -130,13 +130,13 @@ for _action in ("start", "pause", "resume", "stop"):
 
 
 @app.get("/api/bots/<bot_id>/trades")
-def bot_trades(caller: Caller, bot_id: str, limit: Limit = 50, cursor: Annotated[str | None, Query()] = None):
+def bot_trades(caller: Caller, bot_id: str, limit: Limit = 50, cursor: Cursor = None):
     items, next_cursor = runtime.bot_service().trades(caller, bot_id, limit, cursor)
     return page_view([trade_view(item) for item in items], next_cursor)
 
 
 @app.get("/api/bots/<bot_id>/events")
-def bot_events(caller: Caller, bot_id: str, limit: Limit = 50, cursor: Annotated[str | None, Query()] = None):
+def bot_events(caller: Caller, bot_id: str, limit: Limit = 50, cursor: Cursor = None):
     """What happened to the bot: rejected orders (with the exchange rule), risk and sanity pauses, expiries."""
     items, next_cursor = runtime.bot_service().events(caller, bot_id, limit, cursor)
     return page_view([event_view(item) for item in items], next_cursor)
@@ -149,8 +149,8 @@ def trades_summary(caller: Caller):
 
 
 @app.get("/api/capital/injections")
-def list_injections(caller: Caller, bot_id: Annotated[str | None, Query()] = None, limit: Limit = 50,
-                    cursor: Annotated[str | None, Query()] = None):
+def list_injections(caller: Caller, bot_id: Annotated[str | None, Query(max_length=64)] = None, limit: Limit = 50,
+                    cursor: Cursor = None):
     items, next_cursor = runtime.capital().list(caller, bot_id, limit, cursor)
     return page_view(items, next_cursor)
 
@@ -172,11 +172,11 @@ def portfolio(caller: Caller):
 def all_trades(
     caller: Caller,
     limit: Limit = 50,
-    cursor: Annotated[str | None, Query()] = None,
-    exchange: Annotated[str | None, Query()] = None,
-    bot_id: Annotated[str | None, Query()] = None,
-    symbol: Annotated[str | None, Query()] = None,
-    since: Annotated[str | None, Query(description="ISO-8601 UTC; fills at or after")] = None,
+    cursor: Cursor = None,
+    exchange: Annotated[str | None, Query(max_length=32)] = None,
+    bot_id: Annotated[str | None, Query(max_length=64)] = None,
+    symbol: Annotated[str | None, Query(max_length=32)] = None,
+    since: Annotated[str | None, Query(max_length=40, description="ISO-8601 UTC; fills at or after")] = None,
 ):
     items, next_cursor = runtime.bot_service().all_trades(
         caller, limit, cursor, exchange=exchange, bot_id=bot_id, symbol=symbol, since=since
@@ -194,7 +194,7 @@ def strategies(caller: Caller) -> dict[str, Any]:
     }
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False, clear_state=True)
 @metrics.log_metrics
 def handler(event, context):
     return app.resolve(event, context)

@@ -9,7 +9,7 @@ from botfleet import runtime
 logger, metrics = Logger(), Metrics()
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 @metrics.log_metrics
 def handler(event, context):
     delivered = runtime.broadcaster().broadcast(event.get("Records", []))

@@ -12,7 +12,7 @@ from botfleet.clock import parse_iso
 logger, metrics = Logger(), Metrics()
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 @metrics.log_metrics
 def handler(event, context):
     tick_id, shard = event["tick_id"], int(event["shard"])

@@ -20,13 +20,18 @@ logger, metrics = Logger(), Metrics()
 app = make_resolver()
 
 
+# The longest credential any provider issues is a ~200-character secret; 1,024 leaves room without inviting a
+# megabyte "key" into the vault.
+Secret = Annotated[SecretStr, Field(min_length=1, max_length=1024)]
+
+
 class CredentialsBody(BaseModel):
     """What a provider needs (see GET /api/keys → required_fields); the rest may be absent or null."""
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
-    api_key: SecretStr | None = None
-    api_secret: SecretStr | None = None
-    passphrase: SecretStr | None = None
+    api_key: Secret | None = None
+    api_secret: Secret | None = None
+    passphrase: Secret | None = None
 
     def secrets(self) -> dict[str, str]:
         """The plaintext fields that were sent, for the service only."""
@@ -73,7 +78,7 @@ def delete_key(caller: Caller, provider: str):
     return json_response(204)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False, clear_state=True)
 @metrics.log_metrics
 def handler(event, context):
     return app.resolve(event, context)

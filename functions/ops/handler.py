@@ -79,6 +79,6 @@ def metrics(caller: Caller):
                     body=prometheus_text(snapshot).decode())
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False, clear_state=True)
 def handler(event, context):
     return app.resolve(event, context)

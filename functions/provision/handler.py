@@ -13,7 +13,7 @@ from aws_lambda_powertools import Logger
 
 from botfleet import runtime
 from botfleet.domain.exchanges import require_market
-from botfleet.domain.money import money_str, to_decimal
+from botfleet.domain.money import MOVE_PCT, money_str, parse_amount
 from botfleet.errors import BotfleetError
 from botfleet.services.auth import Principal
 
@@ -52,14 +52,17 @@ def seed_demo(event: dict[str, Any]) -> dict[str, Any]:
 def market_move(event: dict[str, Any]) -> dict[str, Any]:
     exchange, symbol = event["exchange"], event["symbol"]
     require_market(exchange, symbol)
-    state = runtime.markets().move(exchange, symbol, to_decimal(event["move_pct"], "move_pct"))
+    move = event["move_pct"]
+    if isinstance(move, float):  # the control plane takes plain JSON numbers: {"move_pct": -2.5}
+        move = repr(move)
+    state = runtime.markets().move(exchange, symbol, parse_amount(move, "move_pct", MOVE_PCT))
     return {"exchange": exchange, "symbol": symbol, "price": money_str(state.price), "seq": state.seq}
 
 
 ACTIONS = {"ensure_admin": ensure_admin, "seed_demo": seed_demo, "market_move": market_move}
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 def handler(event, context):
     action = ACTIONS.get(event.get("action"))
     if action is None:

@@ -8,10 +8,11 @@ from typing import Annotated
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from botfleet import runtime
 from botfleet.http import Admin, Caller, make_resolver, page_view
+from botfleet.http.fields import whole
 
 logger = Logger()
 app = make_resolver()
@@ -19,8 +20,8 @@ app = make_resolver()
 
 class ConfigBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    durations_seconds: list[int]
-    max_pauses: int
+    durations_seconds: Annotated[list[whole(1, 30 * 86400)], Field(min_length=1, max_length=20)]
+    max_pauses: whole(1, 100)
 
 
 @app.get("/api/quarantine/status")
@@ -46,6 +47,6 @@ def put_config(admin: Admin, body: Annotated[ConfigBody, Body()]):
     return runtime.quarantine().set_config(admin, body.model_dump(), request_id)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False, clear_state=True)
 def handler(event, context):
     return app.resolve(event, context)

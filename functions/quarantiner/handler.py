@@ -9,7 +9,7 @@ from botfleet import runtime
 logger = Logger()
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 def handler(event, context):
     service = runtime.quarantine()
     owner_id, bot_id, number = event["owner_id"], event["bot_id"], int(event["pause_number"])

@@ -14,7 +14,7 @@ from botfleet.services.trading import fan_out
 logger, metrics = Logger(), Metrics()
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 @metrics.log_metrics
 def handler(event, context):
     # Canonical form (milliseconds, Z): tick ids are compared as strings for idempotency, and EventBridge's

@@ -10,7 +10,7 @@ from botfleet import runtime
 logger = Logger()
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 def handler(event, context):
     service = runtime.training()
     action = event.get("action")

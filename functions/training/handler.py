@@ -7,10 +7,12 @@ from typing import Annotated
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
 from botfleet import runtime
+from botfleet.domain.training_limits import MAX_BUDGET, MAX_CANDLES, MIN_CANDLES
 from botfleet.http import Caller, json_response, make_resolver, page_view
+from botfleet.http.fields import Identifier, whole
 from botfleet.views import bot_view
 
 logger, metrics = Logger(), Metrics()
@@ -19,14 +21,15 @@ app = make_resolver()
 
 class StartBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    bot_id: str
-    budget: StrictInt | None = Field(default=None, description="parameter sets to try (default 400, max 5000)")
-    candles: StrictInt | None = Field(default=None, description="one-minute candles of history (default 4320)")
+    bot_id: Identifier
+    budget: whole(1, MAX_BUDGET) | None = Field(default=None, description="parameter sets to try (default 400)")
+    candles: whole(MIN_CANDLES, MAX_CANDLES) | None = Field(default=None,
+                                                   description="one-minute candles of history (default 4320)")
 
 
 class RunBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    run_id: str
+    run_id: Identifier
 
 
 @app.post("/api/training/start", responses={202: {"description": "run accepted (queued)"}})
@@ -59,7 +62,7 @@ def apply(caller: Caller, body: Annotated[RunBody, Body()]):
     return bot_view(runtime.training().apply(caller, body.run_id))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False, clear_state=True)
 @metrics.log_metrics
 def handler(event, context):
     return app.resolve(event, context)

@@ -10,7 +10,7 @@ from botfleet.errors import BotfleetError
 logger = Logger()
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 def handler(event, context):
     request = event.get("requestContext", {})
     route, connection_id = request.get("routeKey"), request.get("connectionId")

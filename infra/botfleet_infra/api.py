@@ -58,6 +58,9 @@ class ApiConstruct(Construct):
                 # Password hashing (argon2id) is CPU- and memory-bound; Lambda CPU scales with memory.
                 memory_mb=512,
                 timeout=Duration.seconds(15),
+                environment={
+                    "REGISTRATIONS_PER_ADDRESS_PER_HOUR": str(settings.registrations_per_address_per_hour),
+                },
             ),
         )
         self.bots = functions.create(
@@ -83,7 +86,7 @@ class ApiConstruct(Construct):
             ),
         )
 
-        # auth: users, credentials, token versions (logout bumps them): read/write.
+        # auth: users, credentials, token versions (logout bumps them), throttle counters: read/write.
         data.connect_table(self.auth, TableAccess.READ_WRITE)
         # bots: bots, trades, capital: read/write.
         data.connect_table(self.bots, TableAccess.READ_WRITE)
@@ -173,7 +176,8 @@ class ApiConstruct(Construct):
             rest_api,
             "APIG3",
             "No WAF web ACL in the base stack (it costs per ACL and rule, and emulators do not model it): "
-            "abuse is bounded by stage throttling and per-account login lockout in auth. Attach a WAF "
+            "abuse is bounded by stage throttling and, in auth, login throttling per source address, per "
+            "(address, account) and per account, and a per-address registration limit. Attach a WAF "
             "web ACL to the prod stage when a deployment needs one (infra/README.md).",
         )
         nag.acknowledge(

@@ -11,6 +11,11 @@ from constructs import Node
 #: Context key that switches the app to LIGHT mode (`-c botfleet:light=true` or CDK_CONTEXT_JSON).
 LIGHT_CONTEXT_KEY = "botfleet:light"
 
+#: Context key: how many accounts one source address may register an hour (the auth function's
+#: REGISTRATIONS_PER_ADDRESS_PER_HOUR). The e2e tests raise it: all their clients share 127.0.0.1.
+REGISTRATIONS_CONTEXT_KEY = "botfleet:registrations_per_address_per_hour"
+DEFAULT_REGISTRATIONS_PER_ADDRESS_PER_HOUR = 20
+
 #: Repository root: infra/botfleet_infra/settings.py -> three levels up.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,6 +48,17 @@ def _truthy(value: object) -> bool:
     return bool(value)
 
 
+def _positive_int(key: str, value: object) -> int:
+    """A whole number ≥ 1 from context (a JSON number or a `-c key=20` string); anything else fails the synth."""
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = 0
+    if isinstance(value, bool) or number < 1:
+        raise ValueError(f"context {key} must be a whole number of at least 1, not {value!r}")
+    return number
+
+
 @dataclass(frozen=True)
 class BuildSettings:
     """How the app is synthesized.
@@ -55,10 +71,15 @@ class BuildSettings:
 
     light: bool = False
     repo_root: Path = REPO_ROOT
+    registrations_per_address_per_hour: int = DEFAULT_REGISTRATIONS_PER_ADDRESS_PER_HOUR
 
     @classmethod
     def from_context(cls, node: Node) -> BuildSettings:
-        return cls(light=_truthy(node.try_get_context(LIGHT_CONTEXT_KEY) or False))
+        raw = node.try_get_context(REGISTRATIONS_CONTEXT_KEY)
+        registrations = DEFAULT_REGISTRATIONS_PER_ADDRESS_PER_HOUR if raw is None else _positive_int(
+            REGISTRATIONS_CONTEXT_KEY, raw)
+        return cls(light=_truthy(node.try_get_context(LIGHT_CONTEXT_KEY) or False),
+                   registrations_per_address_per_hour=registrations)
 
     @property
     def mode_name(self) -> str:

@@ -37,6 +37,8 @@ class BotfleetStack(Stack):
             data=self.data,
             websocket_url=self.realtime.url,
         )
+        # Logout closes the caller's open WebSocket connections, as admin block / force logout do.
+        self.realtime.grant_connections(self.api.auth)
         # WebSocket stage logging also needs the account's API Gateway CloudWatch role, which the REST API
         # creates: without this ordering a first deployment into a fresh account can fail.
         self.realtime.stage.node.add_dependency(self.api.cloud_watch_account)

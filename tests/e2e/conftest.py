@@ -15,6 +15,7 @@ from botfleet_local.cloud import LocalCloud
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_EMAIL, ADMIN_PASSWORD = "root@botfleet.test", "e2e admin passphrase 7"
 _emails = itertools.count()
+E2E_CONTEXT = {"botfleet:registrations_per_address_per_hour": 10000}
 
 
 # Module scope: LocalCloud runs moto in-process, and two clouds alive at once in one process would share
@@ -23,8 +24,11 @@ _emails = itertools.count()
 def cloud(request):
     # A module may set TIME_SCALE to run its Step Functions waits faster (the quarantine ladder).
     scale = getattr(request.module, "TIME_SCALE", 1)
+    # Every client here is 127.0.0.1 and a module registers dozens of users: lift the per-address registration
+    # limit, unless the module asks for its own CDK context (test_auth_throttle keeps the default).
+    context = getattr(request.module, "CDK_CONTEXT", E2E_CONTEXT)
     with LocalCloud(str(ROOT), port=0, tick_seconds=0, time_scale=scale, admin_email=ADMIN_EMAIL,
-                    admin_password=ADMIN_PASSWORD, quiet=True) as running:
+                    admin_password=ADMIN_PASSWORD, quiet=True, context=context) as running:
         yield running
 
 
@@ -68,9 +72,12 @@ def new_user(http):
     return make
 
 
-def fire(http, schedule="tick"):
-    reply = http.post(f"/_local/schedules/{schedule}/fire")
+def fire(http, schedule="tick", wait=True):
+    """Fire a schedule through the control plane; with wait, answer only once everything it set off (the engine
+    shards, stream deliveries, broadcasts) has finished, so the fills can be read right after."""
+    reply = http.post(f"/_local/schedules/{schedule}/fire", params={"wait": "true"} if wait else None)
     assert reply.status_code == 200, reply.text
+    assert not wait or reply.json()["idle"], reply.text
     return reply.json()
 
 

@@ -1,14 +1,16 @@
 """Every function of docs/internals.md exists with the contract's runtime, handler, layers and env vars."""
 
-from aws_cdk.assertions import Match
+import pytest
+from aws_cdk.assertions import Match, Template
 
+from botfleet_infra.app import create_app
 from tests.infra.conftest import FUNCTION_NAMES
 
 COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
 
 #: docs/internals.md, "Environment variables".
 CONTRACT_ENV = {
-    "auth": {"TABLE_NAME", "JWT_SECRET_ARN"},
+    "auth": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_CALLBACK_URL", "REGISTRATIONS_PER_ADDRESS_PER_HOUR"},
     "bots": {"TABLE_NAME", "JWT_SECRET_ARN", "TICK_SHARDS", "KEYS_KMS_KEY_ID", "QUARANTINE_STATE_MACHINE_ARN"},
     "ops": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_URL"},
     "ws": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_CALLBACK_URL"},
@@ -76,8 +78,31 @@ def test_env_var_values_point_at_the_right_resources(light):
         }  # fmt: skip
 
     assert light.function("ops")["Properties"]["Environment"]["Variables"]["WS_URL"] == url("wss")
-    for name in ("ws", "broadcaster"):
+    for name in ("ws", "broadcaster", "admin", "auth"):
         assert light.function(name)["Properties"]["Environment"]["Variables"]["WS_CALLBACK_URL"] == url("https")
+
+
+def test_the_registration_limit_comes_from_context_with_a_default(light, tmp_path):
+    env = light.function("auth")["Properties"]["Environment"]["Variables"]
+    assert env["REGISTRATIONS_PER_ADDRESS_PER_HOUR"] == "20"
+    _, stack = create_app(context={"botfleet:light": True, "botfleet:registrations_per_address_per_hour": 10000},
+                          outdir=str(tmp_path))
+    (auth,) = [r for r in Template.from_stack(stack).to_json()["Resources"].values()
+               if r["Type"] == "AWS::Lambda::Function"
+               and r["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == "botfleet-auth"]
+    assert auth["Properties"]["Environment"]["Variables"]["REGISTRATIONS_PER_ADDRESS_PER_HOUR"] == "10000"
+
+
+@pytest.mark.parametrize("bad", [0, -3, "many", True])
+def test_a_bad_registration_limit_fails_the_synth(bad):
+    from botfleet_infra.settings import REGISTRATIONS_CONTEXT_KEY, BuildSettings
+
+    class Node:
+        def try_get_context(self, key):
+            return bad if key == REGISTRATIONS_CONTEXT_KEY else None
+
+    with pytest.raises(ValueError, match="registrations_per_address_per_hour"):
+        BuildSettings.from_context(Node())
 
 
 def test_each_function_has_its_own_role_and_log_group(light, function_name):

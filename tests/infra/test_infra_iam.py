@@ -30,10 +30,11 @@ def test_only_tick_may_invoke_functions(light, function_name):
         assert not any(a.startswith("lambda:") for a in actions)
 
 
-def test_only_ws_broadcaster_and_admin_manage_connections(light, function_name):
-    # ws answers, broadcaster pushes, admin closes a blocked or logged-out user's sockets.
+def test_only_ws_broadcaster_admin_and_auth_manage_connections(light, function_name):
+    # ws answers, broadcaster pushes, admin closes a blocked or logged-out user's sockets, auth the caller's own
+    # at logout.
     may_manage = "execute-api:ManageConnections" in light.role_actions(function_name)
-    assert may_manage == (function_name in {"ws", "broadcaster", "admin"})
+    assert may_manage == (function_name in {"ws", "broadcaster", "admin", "auth"})
     if may_manage:
         (statement,) = [
             s for s in light.role_statements(function_name) if s["Action"] == "execute-api:ManageConnections"

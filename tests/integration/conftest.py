@@ -58,6 +58,8 @@ def aws(monkeypatch):
         monkeypatch.setenv("WS_URL", "wss://example.execute-api.us-east-1.amazonaws.com/prod")
         monkeypatch.setenv("WS_CALLBACK_URL", "https://example.execute-api.us-east-1.amazonaws.com/prod")
         monkeypatch.setenv("TICK_SHARDS", "2")
+        # Every test registers its users from the same fake address; the limit itself is tested in test_auth_api.
+        monkeypatch.setenv("REGISTRATIONS_PER_ADDRESS_PER_HOUR", "10000")
         runtime.reset()
         yield dynamodb
         runtime.reset()

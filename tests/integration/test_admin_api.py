@@ -26,6 +26,7 @@ def publisher(monkeypatch, api):
     monkeypatch.setattr(runtime, "publisher", lambda: fake)
     runtime.admin.cache_clear()
     runtime.sessions.cache_clear()
+    runtime.connection_closer.cache_clear()
     return fake
 
 

@@ -2,8 +2,15 @@ import base64
 import json
 import time
 
+import boto3
 import jwt
 import pytest
+
+from botfleet import runtime
+from botfleet.adapters.dynamo.throttle import DynamoThrottleStore
+from botfleet.domain.throttle import PAIR, Counter, CounterWrite
+from tests.integration.conftest import TABLE, FakePublisher, load_handler
+from tests.support.events import LambdaContext, rest_event, ws_event
 
 
 def test_register_login_me_logout(api):
@@ -56,6 +63,105 @@ def test_bad_logins_then_429(api):
     codes = [api.call("auth", "POST", "/api/auth/login",
                       {"email": "ann@example.com", "password": f"wrong pass {i}"})[0] for i in range(6)]
     assert codes == [401] * 5 + [429]
+
+
+def _login(email, password, source_ip, headers=None):
+    """The raw reply, headers included."""
+    event = rest_event("POST", "/api/auth/login", {"email": email, "password": password}, headers=headers,
+                       source_ip=source_ip)
+    reply = load_handler("auth").handler(event, LambdaContext())
+    return reply["statusCode"], reply.get("multiValueHeaders") or {}, json.loads(reply["body"])
+
+
+def _header(headers, name):
+    values = {key.lower(): value for key, value in headers.items()}[name.lower()]
+    return values[0] if isinstance(values, list) else values
+
+
+def test_a_stranger_throttles_only_their_own_address_and_the_reply_says_how_long(api):
+    api.register()  # from 127.0.0.1, the fake gateway's address
+    answers = [_login("ann@example.com", "wrong pass 1", "203.0.113.9") for _ in range(10)]
+    assert [status for status, _, _ in answers[:5]] == [401] * 5
+    status, headers, body = answers[5]
+    assert (status, body["error"]["code"]) == (429, "too_many_attempts")
+    assert int(_header(headers, "Retry-After")) >= 1
+    # The owner is not locked out: neither where they registered nor from a third address.
+    assert _login("ann@example.com", "correct horse 1", "127.0.0.1")[0] == 200
+    assert _login("ann@example.com", "correct horse 1", "192.0.2.44")[0] == 200
+
+
+def test_the_address_is_the_gateways_not_a_forwarded_for_header(api):
+    api.register()
+    for n in range(5):
+        _login("ann@example.com", "wrong pass 1", "203.0.113.9", headers={"X-Forwarded-For": f"10.0.0.{n}"})
+    status, _, _ = _login("ann@example.com", "wrong pass 1", "203.0.113.9", headers={"X-Forwarded-For": "10.9.9.9"})
+    assert status == 429
+
+
+def test_throttle_counters_expire_with_the_tables_ttl(api, aws):
+    api.register()
+    _login("ann@example.com", "wrong pass 1", "203.0.113.9")
+    items = boto3.resource("dynamodb", region_name="us-east-1").Table(TABLE).scan()["Items"]
+    throttles = {item["pk"]: item for item in items if item.get("entity") == "throttle"}
+    assert {"THROTTLE#login-pair#203.0.113.9#ann@example.com", "THROTTLE#login-address#203.0.113.9",
+            "THROTTLE#login-account#ann@example.com"} <= set(throttles)
+    now = time.time()
+    assert all(now < int(item["expires_at"]) < now + 40 * 86400 for item in throttles.values())
+
+
+def test_registrations_beyond_the_per_address_limit_are_429(api, monkeypatch):
+    monkeypatch.setenv("REGISTRATIONS_PER_ADDRESS_PER_HOUR", "2")
+    runtime.reset()
+    body = {"password": "correct horse 1", "name": "N"}
+    statuses = [api.call("auth", "POST", "/api/auth/register", {**body, "email": f"u{n}@example.com"},
+                         source_ip="203.0.113.9")[0] for n in range(3)]
+    assert statuses == [201, 201, 429]
+    event = rest_event("POST", "/api/auth/register", {**body, "email": "u9@example.com"}, source_ip="203.0.113.9")
+    reply = load_handler("auth").handler(event, LambdaContext())
+    assert reply["statusCode"] == 429
+    assert json.loads(reply["body"])["error"]["code"] == "too_many_registrations"
+    assert 1 <= int(_header(reply["multiValueHeaders"], "Retry-After")) <= 3600
+    assert api.call("auth", "POST", "/api/auth/register", {**body, "email": "u9@example.com"},
+                    source_ip="192.0.2.44")[0] == 201
+
+
+def test_logout_closes_the_callers_open_sockets(api, monkeypatch):
+    publisher = FakePublisher()
+    publisher.closed = []
+    publisher.disconnect = publisher.closed.append
+    monkeypatch.setattr(runtime, "publisher", lambda: publisher)
+    token, _ = api.register()
+    other, _ = api.register("bob@example.com")
+    ws = load_handler("ws")
+    for connection_id, owner in (("ann-1", token), ("ann-2", token), ("bob-1", other)):
+        assert ws.handler(ws_event("$connect", connection_id, token=owner), LambdaContext())["statusCode"] == 200
+    assert api.call("auth", "POST", "/api/auth/logout", token=token)[0] == 204
+    assert sorted(publisher.closed) == ["ann-1", "ann-2"]
+    assert runtime.connections().get("ann-1") is None and runtime.connections().get("bob-1") is not None
+
+
+def test_concurrent_claims_on_one_counter_let_exactly_one_through(aws):
+    """Two attempts that read the same counter: the store takes the first claim and refuses the second."""
+    store = DynamoThrottleStore(runtime.table())
+    key = "203.0.113.9#ann@example.com"
+    first = Counter(score=1, last_failure_at=1000.0)
+    assert store.claim([CounterWrite(PAIR, key, None, first, 5000)])
+    seen = store.read(PAIR, key)
+    assert seen.score == 1 and seen.revision == 1
+    ours, theirs = Counter(2, 1001.0, revision=seen.revision), Counter(2, 1001.5, revision=seen.revision)
+    assert store.claim([CounterWrite(PAIR, key, seen, ours, 5000)])
+    assert not store.claim([CounterWrite(PAIR, key, seen, theirs, 5000)])
+    assert not store.claim([CounterWrite(PAIR, key, None, theirs, 5000)])  # "absent" is stale too
+    assert store.read(PAIR, key).last_failure_at == 1001.0
+    store.give_back(PAIR, key)
+    assert store.read(PAIR, key).score == 1
+
+
+def test_the_registration_window_counter_stops_at_its_limit(aws):
+    store = DynamoThrottleStore(runtime.table())
+    counted = [store.count_in_window("register-address", "203.0.113.9", 3600, 3, 7260) for _ in range(5)]
+    assert counted == [True, True, True, False, False]
+    assert store.count_in_window("register-address", "203.0.113.9", 7200, 3, 10860)  # the next window
 
 
 def _secret(aws):

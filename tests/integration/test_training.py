@@ -67,6 +67,8 @@ def test_a_run_trains_reports_progress_and_its_model_is_applied_explicitly(api, 
     best = done["best"]
     assert set(best["params"]) == {"fast", "slow"} and best["params"]["fast"] < best["params"]["slow"]
     assert best["in_sample"]["trades"] >= 3 and "total_return" in best["out_of_sample"]
+    # the contract's shape, {params, metrics}: the in/out-of-sample metrics and the score behind the choice
+    assert best["metrics"] == {key: best[key] for key in ("score", "in_sample", "out_of_sample", "validated")}
     # training never changes the bot by itself
     assert api.call("bots", "GET", f"/api/bots/{bot['id']}", token=token)[1]["params"] == BOT["params"]
     applied = api.call("training", "POST", "/api/training/apply", {"run_id": run["run_id"]}, token=token)[1]

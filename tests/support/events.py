@@ -19,7 +19,8 @@ class LambdaContext:
 
 
 def rest_event(method: str, url: str, body: Any = None, token: str | None = None,
-               headers: dict[str, str] | None = None, raw_body: str | None = None) -> dict[str, Any]:
+               headers: dict[str, str] | None = None, raw_body: str | None = None,
+               source_ip: str = "127.0.0.1") -> dict[str, Any]:
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query)) or None
     all_headers = {"Content-Type": "application/json", **(headers or {})}
@@ -36,7 +37,7 @@ def rest_event(method: str, url: str, body: Any = None, token: str | None = None
         "pathParameters": {"proxy": parts.path.removeprefix("/api/")},
         "stageVariables": None,
         "requestContext": {"requestId": str(uuid.uuid4()), "stage": "prod", "path": f"/prod{parts.path}",
-                           "httpMethod": method, "identity": {"sourceIp": "127.0.0.1"},
+                           "httpMethod": method, "identity": {"sourceIp": source_ip},
                            "resourcePath": "/api/{proxy+}"},
         "body": raw_body if raw_body is not None else (None if body is None else json.dumps(body)),
         "isBase64Encoded": False,

@@ -81,9 +81,34 @@ def test_custom_limits_and_consecutive_losses():
 
 def test_a_broken_feed_is_a_sanity_pause_that_does_not_count_as_a_risk_pause():
     _, b = run(bot(), UP, "100", "2026-11-24T10:00:00.000Z")
-    result, b = run(b, UP, "1000", "2026-11-24T10:01:00.000Z")  # a 10x mark in one minute
+    result, b = run(b, [*UP, 50.0], "1000", "2026-11-24T10:01:00.000Z")  # the feed 10x in one minute
     assert (b.status, b.pause_reason, b.pause_count) == ("paused", "sanity_check", 0)
-    assert result.events[-1]["kind"] == "sanity_pause"
+    assert result.events[-1]["kind"] == "sanity_pause" and "consecutive observations" in result.events[-1]["message"]
+    assert not result.executions  # no order met a book that cannot be trusted
+
+
+def test_a_bot_resumed_after_its_market_moved_69_percent_trades_instead_of_sanity_pausing():
+    """The feed moved step by step while the bot was paused: nothing broken, nothing stale to compare with."""
+    from botfleet.domain.bots import next_status  # the same transition every resume path uses
+
+    _, b = run(bot(), UP, "100", "2026-11-24T10:00:00.000Z")
+    assert b.ledger.base_total > 0
+    paused = replace(b, status=next_status(b, "pause"), pause_reason="manual")
+    resumed = replace(paused, status=next_status(paused, "resume"), pause_reason=None)
+    rally = [100.0 * 1.1**i for i in range(12)]  # +185 % in twelve 10 % steps, none of them a jump
+    result, b = run(resumed, rally, "285", "2026-11-24T12:00:00.000Z")
+    assert b.status == "running" and not [e for e in result.events if e["kind"] == "sanity_pause"]
+    crash = [100.0 * 0.9**i for i in range(12)]  # -69 %: the breakers judge it, not the feed check
+    result, b = run(resumed, crash, "31", "2026-11-24T12:00:00.000Z")
+    assert b.pause_reason != "sanity_check"
+
+
+def test_a_risk_resume_rebases_the_breakers_at_the_next_mark_not_the_last_one_seen():
+    tripped = bot(ledger=Ledger.open("ETH", "USDT", D("1000")).marked(D("100"), "2026-11-24"))
+    resumed = replace(tripped, ledger=tripped.ledger.rebase_at_next_mark())
+    assert resumed.ledger.last_mark == 0 and resumed.ledger.consecutive_losses == 0
+    _, b = run(resumed, DOWN, "40", "2026-11-25T10:00:00.000Z")
+    assert b.ledger.last_mark == D("40") and b.status == "running"
 
 
 def test_books_that_do_not_reconcile_pause_the_bot():

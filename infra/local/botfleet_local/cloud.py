@@ -10,7 +10,6 @@ seed_demo) through the stack's ProvisionFunctionName -> schedules start -> ready
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -28,7 +27,7 @@ from .deploy import Deployer, Deployment
 from .moto_runtime import ACCOUNT_ID, MotoRuntime
 from .schedules import Schedule, Scheduler, local_name, target_input
 from .streams import StreamDispatcher
-from .synth import DEFAULT_WATCHED, synthesize
+from .synth import DEFAULT_WATCHED, outdir_name, synthesize
 from .workers import FunctionPool, InvokeResult, base_worker_env
 
 log = logging.getLogger("botfleet_local")
@@ -63,7 +62,8 @@ class LocalCloud:
                  demo: bool = False, app_command: str | list[str] | None = None, quiet: bool = False, *,
                  stack_name: str = "Botfleet", watched: tuple[str, ...] | None = None,
                  work_dir: str | Path | None = None, region: str = "us-east-1",
-                 max_concurrency: int = DEFAULT_MAX_CONCURRENCY, demo_password: str | None = None):
+                 max_concurrency: int = DEFAULT_MAX_CONCURRENCY, demo_password: str | None = None,
+                 context: dict | None = None):
         self.repo_root = Path(repo_root).resolve()
         self.requested_port = port
         self.port = 0
@@ -79,6 +79,7 @@ class LocalCloud:
         self.quiet = quiet
         self.stack_name = stack_name
         self.watched = watched or DEFAULT_WATCHED
+        self.context = dict(context or {})  # extra CDK context for the synth (e.g. a higher registration limit)
         self.work_dir = Path(work_dir) if work_dir else self.repo_root / ".local"
         self.region = region
         self.max_concurrency = max_concurrency
@@ -89,6 +90,8 @@ class LocalCloud:
         self.streams: StreamDispatcher | None = None
         self.moto = MotoRuntime()
         self._async = ThreadPoolExecutor(max_workers=32, thread_name_prefix="lambda-async")
+        self._inflight = threading.Condition()
+        self._inflight_count = 0
         self._server: Any = None
         self._server_thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
@@ -180,8 +183,8 @@ class LocalCloud:
         with ThreadPoolExecutor(1) as ex:
             moto_started = ex.submit(self.moto.start)
             assembly = synthesize(self.repo_root, app_command=self.app_command,
-                                  outdir=self.work_dir / "cdk.out", stack_name=self.stack_name,
-                                  watched=self.watched)
+                                  outdir=self.work_dir / outdir_name(self.context), stack_name=self.stack_name,
+                                  watched=self.watched, context=self.context)
             t = self._mark("synth", t)
             moto_started.result()
             t = self._mark("moto_wait", t)
@@ -296,12 +299,43 @@ class LocalCloud:
 
     def _invoke_async(self, function_name: str, payload: bytes) -> None:
         def run() -> None:
-            result = self._invoke(function_name, payload)
-            if result.error and not self._stopping:  # workers killed by stop() are not news
-                log.warning("async invocation of %s failed: %s", function_name, result.payload[:300])
+            try:
+                result = self._invoke(function_name, payload)
+                if result.error and not self._stopping:  # workers killed by stop() are not news
+                    log.warning("async invocation of %s failed: %s", function_name, result.payload[:300])
+            finally:
+                with self._inflight:
+                    self._inflight_count -= 1
+                    self._inflight.notify_all()
 
-        with contextlib.suppress(RuntimeError):  # executor shut down: the cloud is stopping
+        with self._inflight:
+            self._inflight_count += 1
+        try:
             self._async.submit(run)
+        except RuntimeError:  # executor shut down: the cloud is stopping
+            with self._inflight:
+                self._inflight_count -= 1
+                self._inflight.notify_all()
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Until nothing set off is still running: no asynchronous invocation in flight (and so none they set
+        off in turn) and no stream record undelivered. What the control plane's `?wait=true` waits for; Step
+        Functions executions are not included (a quarantine waits out its ladder). False on timeout."""
+        deadline = time.monotonic() + timeout
+        quiet_checks = 0
+        while quiet_checks < 2:  # twice in a row: a stream delivery may set off an invocation and vice versa
+            with self._inflight:
+                while self._inflight_count:
+                    if not self._inflight.wait(timeout=max(deadline - time.monotonic(), 0)):
+                        return False
+            streams_idle = self.streams is None or self.streams.wait_idle(max(deadline - time.monotonic(), 0))
+            if not streams_idle:
+                return False
+            with self._inflight:
+                quiet_checks = quiet_checks + 1 if self._inflight_count == 0 else 0
+            if time.monotonic() > deadline:
+                return False
+        return True
 
     def lambda_invoke(self, function_name: str, payload: bytes) -> tuple[bytes, bool, str]:
         result = self._invoke(function_name, payload)

@@ -259,9 +259,11 @@ def _select_route(api: WsApi, body: str) -> str:
             value: Any = json.loads(body)
             for key in expr[len("$request.body."):].split("."):
                 value = value.get(key) if isinstance(value, dict) else None
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):  # RecursionError: JSON nested thousands deep
             value = None
-        if isinstance(value, str) and value in api.routes:
+        # $connect and $disconnect are lifecycle routes API Gateway invokes itself: a message naming one goes
+        # to $default like any other unknown action, never to the route.
+        if isinstance(value, str) and value in api.routes and value not in ("$connect", "$disconnect"):
             return value
     return "$default"
 
@@ -509,8 +511,16 @@ class Gateway:
                 if text is None:
                     text = (msg.get("bytes") or b"").decode("utf-8", "replace")
                 conn.last_active = time.time()
-                # One message at a time per connection: replies keep the order messages came in.
-                await self._ws_message(conn, text, host)
+                # One message at a time per connection: replies keep the order messages came in. A message
+                # that breaks the emulator is logged and answered as API Gateway would, never closes the socket.
+                try:
+                    await self._ws_message(conn, text, host)
+                except (WebSocketDisconnect, RuntimeError):
+                    raise
+                except Exception:
+                    log.exception("websocket message failed")
+                    await self._send(conn, json.dumps({"message": "Internal server error",
+                                                       "connectionId": conn.id}))
         except WebSocketDisconnect as e:
             close_code = e.code
         finally:
@@ -587,7 +597,12 @@ class Gateway:
         if schedule is None:
             return _error(404, "not_found", f"no schedule {name!r}; known: {self.control.schedules.names()}")
         results = await anyio.to_thread.run_sync(self.control.schedules.fire, schedule, limiter=self.limiter)
-        return JSONResponse({"schedule": schedule.name, "rule": schedule.rule_name, "results": results})
+        reply: dict[str, Any] = {"schedule": schedule.name, "rule": schedule.rule_name, "results": results}
+        if request.query_params.get("wait", "").lower() in ("1", "true", "yes"):
+            # The targets ran synchronously; wait also for what they set off (the tick's engine shards, the
+            # stream deliveries of their writes, the broadcasts), so a client reads the fills right after.
+            reply["idle"] = await anyio.to_thread.run_sync(self.control.wait_idle, 60.0)
+        return JSONResponse(reply)
 
     async def market_move(self, request: Request) -> Response:
         fn = self.dep.outputs.get("ProvisionFunctionName")

@@ -53,7 +53,7 @@ class _Mapping:
     def __init__(self, esm: Any, invoke: Callable[[str, bytes], InvokeResult], stop: threading.Event):
         self.esm = esm
         self.function = esm.function_arn.split(":function:", 1)[1].split(":", 1)[0]
-        self.queue: queue.Queue[dict] = queue.Queue()
+        self.queue: queue.Queue[dict] = queue.Queue()  # task_done() after delivery: join-able
         self._invoke = invoke
         self._stop = stop
         self._filters = self._load_filters(esm)
@@ -83,7 +83,14 @@ class _Mapping:
                                  if window else self.queue.get_nowait())
                 except queue.Empty:
                     break
-            self._deliver(batch)
+            try:
+                self._deliver(batch)
+            finally:
+                for _ in batch:
+                    self.queue.task_done()
+
+    def idle(self) -> bool:
+        return self.queue.unfinished_tasks == 0
 
     def _deliver(self, batch: list[dict]) -> None:
         records = [lambda_record(r, self.esm.event_source_arn) for r in batch]
@@ -125,6 +132,15 @@ class StreamDispatcher:
                 if m is None:
                     m = self._mappings[esm.uuid] = _Mapping(esm, self._invoke, self._stop)
             m.queue.put(record)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Until every record handed to a mapping has been delivered (or given up on)."""
+        deadline = time.monotonic() + timeout
+        while not all(m.idle() for m in list(self._mappings.values())):
+            if time.monotonic() > deadline or self._stop.is_set():
+                return False
+            time.sleep(0.005)
+        return True
 
     def stop(self) -> None:
         self._stop.set()

@@ -81,13 +81,24 @@ def _find_stack(outdir: Path, preferred: str | None) -> str:
     return stacks[0]
 
 
+def outdir_name(context: dict | None) -> str:
+    """Where a synth with this extra context goes: each context its own assembly, so that runs alternating
+    between contexts (e2e modules) reuse their cache instead of re-synthesizing every time."""
+    if not context:
+        return "cdk.out"
+    return "cdk.out-" + hashlib.sha256(json.dumps(context, sort_keys=True).encode()).hexdigest()[:12]
+
+
 def synthesize(repo_root: Path, *, app_command: str | list[str] | None = None,
                outdir: Path | None = None, stack_name: str | None = "Botfleet",
-               watched: tuple[str, ...] = DEFAULT_WATCHED, force: bool = False) -> Assembly:
+               watched: tuple[str, ...] = DEFAULT_WATCHED, force: bool = False,
+               context: dict | None = None) -> Assembly:
     """Run the CDK app (unless cached) and load the stack template and assets manifest.
 
     `app_command` defaults to `<this python> infra/app.py`, run with the repo root as cwd; a string
-    is split with shlex. The command must honour CDK_OUTDIR (cdk.App does by default).
+    is split with shlex. The command must honour CDK_OUTDIR (cdk.App does by default). `context` is
+    CDK context on top of LOCAL_CONTEXT (e.g. `{"botfleet:registrations_per_address_per_hour": 10000}`);
+    it is part of the cache key.
     """
     repo_root = Path(repo_root).resolve()
     outdir = Path(outdir) if outdir else repo_root / ".local" / "cdk.out"
@@ -96,8 +107,8 @@ def synthesize(repo_root: Path, *, app_command: str | list[str] | None = None,
     elif isinstance(app_command, str):
         app_command = shlex.split(app_command)
     stamp = outdir.parent / (outdir.name + ".stamp")
-    key = hashlib.sha256(
-        (source_fingerprint(repo_root, watched) + json.dumps(app_command)).encode()).hexdigest()
+    key = hashlib.sha256((source_fingerprint(repo_root, watched) + json.dumps(app_command)
+                          + json.dumps(context or {}, sort_keys=True)).encode()).hexdigest()
 
     synthesized = False
     if force or not stamp.exists() or stamp.read_text() != key or not (outdir / "manifest.json").exists():
@@ -106,7 +117,7 @@ def synthesize(repo_root: Path, *, app_command: str | list[str] | None = None,
         env = dict(os.environ)
         env["CDK_OUTDIR"] = str(outdir)
         ctx = json.loads(env.get("CDK_CONTEXT_JSON") or "{}")
-        env["CDK_CONTEXT_JSON"] = json.dumps({**ctx, **LOCAL_CONTEXT})
+        env["CDK_CONTEXT_JSON"] = json.dumps({**ctx, **LOCAL_CONTEXT, **(context or {})})
         env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
         env.setdefault("JSII_DEPRECATED", "quiet")
         proc = subprocess.run(app_command, cwd=repo_root, env=env, capture_output=True, text=True)

@@ -37,6 +37,14 @@ class Conflict(BotfleetError):
     status, code = 409, "conflict"
 
 
+class PayloadTooLarge(BotfleetError):
+    status, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(BotfleetError):
+    status, code = 415, "unsupported_media_type"
+
+
 class Unprocessable(BotfleetError):
     """Validation failed; the message names the field."""
 

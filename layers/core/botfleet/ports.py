@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
-from botfleet.domain.bots import Bot
+from botfleet.domain.bots import Bot, UnreadableBot
 from botfleet.domain.market import MarketState, OrderBook
+from botfleet.domain.throttle import Counter, CounterWrite
 
 
 class PasswordHasher(Protocol):
@@ -20,9 +21,25 @@ class UserRepository(Protocol):
     def get(self, user_id: str) -> dict[str, Any] | None: ...
     def get_by_email(self, email: str) -> dict[str, Any] | None: ...
     def bump_token_version(self, user_id: str) -> int: ...
-    def login_failures(self, email: str) -> dict[str, Any] | None: ...
-    def record_login_failure(self, email: str, window_start: int, expires_at: int) -> int: ...
-    def reset_login_failures(self, email: str) -> None: ...
+
+
+class ThrottleStore(Protocol):
+    """Throttle counters (botfleet.domain.throttle), shared by every instance of the auth function."""
+
+    def read(self, scope: str, key: str) -> Counter | None: ...
+
+    def claim(self, writes: Sequence[CounterWrite]) -> bool:
+        """Make every write at once, only if none of the counters changed since it was read as `seen`;
+        False (nothing written) when one did."""
+
+    def succeed(self, scope: str, key: str, counter: Counter, expires_at: int) -> None:
+        """Store a counter after a success (unconditionally: a success clears what it finds)."""
+
+    def give_back(self, scope: str, key: str) -> None:
+        """Take back one failure an attempt counted before it turned out to succeed."""
+
+    def count_in_window(self, scope: str, key: str, window_start: int, limit: int, expires_at: int) -> bool:
+        """Count one event in the window; False (not counted) when `limit` are counted already."""
 
 
 class BotRepository(Protocol):
@@ -32,7 +49,10 @@ class BotRepository(Protocol):
     def save(self, bot: Bot) -> Bot: ...
     def mutate(self, owner_id: str, bot_id: str, change: Any, *, attempts: int = 3) -> tuple[Bot, Bot] | None: ...
     def delete(self, bot: Bot) -> None: ...
-    def running_in_shard(self, shard: int) -> list[Bot]: ...
+    def running_in_shard(self, shard: int) -> list[Bot | UnreadableBot]: ...
+    def remove(self, owner_id: str, bot_id: str) -> bool: ...
+    def owns(self, owner_id: str, bot_id: str) -> bool: ...
+    def pause_unrunnable(self, owner_id: str, bot_id: str, reason: str, message: str, ts: str) -> bool: ...
     def record_tick(self, before: Bot, after: Bot, trades: list[dict[str, Any]], events: list[dict[str, Any]],
                     tick_id: str) -> bool: ...
 
@@ -58,6 +78,9 @@ class MarketData(Protocol):
 class ConnectionPublisher(Protocol):
     def send(self, connection_id: str, message: dict[str, Any]) -> bool:
         """Deliver a message; False when the connection is gone."""
+
+    def disconnect(self, connection_id: str) -> None:
+        """Close the client's socket; an already-gone connection is fine."""
 
 
 class EngineInvoker(Protocol):

@@ -26,6 +26,11 @@ class Settings:
         self.market_data = env.get("MARKET_DATA", "simulator")
         self.replay_csv_dir = env.get("REPLAY_CSV_DIR", "")
         self.time_scale = float(env.get("BOTFLEET_TIME_SCALE", "1"))
+        # auth: how many accounts one source address may register an hour (CDK context
+        # botfleet:registrations_per_address_per_hour).
+        self.registrations_per_address_per_hour = int(env.get("REGISTRATIONS_PER_ADDRESS_PER_HOUR") or "20")
+        if self.registrations_per_address_per_hour < 1:
+            raise ValueError("REGISTRATIONS_PER_ADDRESS_PER_HOUR must be at least 1")
 
 
 _BUILT: list = []
@@ -92,11 +97,24 @@ def connections():
 
 
 @_component
+def throttles():
+    from botfleet.adapters.dynamo.throttle import DynamoThrottleStore
+
+    return DynamoThrottleStore(table())
+
+
+@_component
 def auth():
     from botfleet.adapters.security import Argon2PasswordHasher, JwtTokens, jwt_secret_from_env
+    from botfleet.domain.throttle import RegistrationPolicy
     from botfleet.services.auth import AuthService
 
-    return AuthService(users(), Argon2PasswordHasher(), JwtTokens(jwt_secret_from_env()), clock())
+    # Only a function given the @connections endpoint (auth, for logout) can close sockets. Built on first use:
+    # every other function asks auth() only to authenticate and should not pay for a management-API client.
+    close = (lambda user_id: connection_closer().close_all(user_id)) if settings().ws_callback_url else None
+    return AuthService(users(), Argon2PasswordHasher(), JwtTokens(jwt_secret_from_env()), clock(), throttles(),
+                       registration_policy=RegistrationPolicy(limit=settings().registrations_per_address_per_hour),
+                       close_connections=close)
 
 
 @_component
@@ -168,6 +186,13 @@ def publisher():
 
 
 @_component
+def connection_closer():
+    from botfleet.services.realtime import ConnectionCloser
+
+    return ConnectionCloser(connections(), publisher())
+
+
+@_component
 def sessions():
     from botfleet.services.realtime import WebSocketSessions
 
@@ -194,7 +219,7 @@ def admin():
     from botfleet.adapters.security import Argon2PasswordHasher
     from botfleet.services.admin import AdminService
 
-    return AdminService(users(), bots(), connections(), publisher(), Argon2PasswordHasher(), audit(), clock(),
+    return AdminService(users(), bots(), connection_closer(), Argon2PasswordHasher(), audit(), clock(),
                         keys=keys(), quarantine=quarantine())
 
 

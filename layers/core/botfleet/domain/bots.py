@@ -14,6 +14,18 @@ STATUSES = ("running", "paused", "quarantined", "stopped")
 MODES = ("paper", "live")
 ORDER_TYPES = ("market", "limit")
 RISK_PAUSE_REASONS = ("max_drawdown", "daily_loss", "consecutive_losses")
+#: The engine could not load or step the bot (corrupt state, a bug): paused so its shard trades on. Not a risk
+#: pause, so it never climbs the quarantine ladder; the owner sees the reason and an event, and may resume.
+ENGINE_PAUSE_REASON = "engine_error"
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableBot:
+    """A stored bot the engine cannot turn into a Bot: enough to pause it and say why."""
+
+    owner_id: str
+    id: str
+    error: str
 
 # action -> (statuses it may start from, status it leads to)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {

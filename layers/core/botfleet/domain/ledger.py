@@ -165,6 +165,12 @@ class Ledger:
         return replace(self, peak_growth=max(self.peak_growth, growth), day=day, day_start_growth=day_start,
                        last_mark=mark)
 
+    def rebase_at_next_mark(self) -> Ledger:
+        """A bot put back in the market (a resume after a risk pause, a redeploy): the breakers start afresh
+        from the first mark it sees again, not from the mark it last saw before the pause, however long ago.
+        The next step() rebases (see `rebased`) when it finds no last mark."""
+        return replace(self, last_mark=ZERO, consecutive_losses=0)
+
     def rebased(self, mark: Decimal) -> Ledger:
         """Start the breakers afresh from here (a bot put back in the market after a risk pause): today's
         loss, the drawdown peak and the losing streak count from now, or the next tick would trip again."""

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from botfleet.domain.ledger import Ledger
+from botfleet.domain.money import PERCENT, parse_amount
 from botfleet.errors import Unprocessable
 
 
@@ -28,13 +29,7 @@ class RiskLimits:
         values: dict[str, Any] = {}
         for name in ("max_drawdown_pct", "daily_loss_pct"):
             if name in raw:
-                try:
-                    value = Decimal(str(raw[name]))
-                except ArithmeticError:
-                    raise Unprocessable(f"risk.{name}", "must be a number") from None
-                if isinstance(raw[name], bool) or not value.is_finite() or not 0 < value <= 100:
-                    raise Unprocessable(f"risk.{name}", "must be a percentage above 0 and at most 100")
-                values[name] = value
+                values[name] = parse_amount(raw[name], f"risk.{name}", PERCENT)
         if "max_consecutive_losses" in raw:
             value = raw["max_consecutive_losses"]
             if isinstance(value, Decimal) and value == value.to_integral_value():  # as stored in DynamoDB

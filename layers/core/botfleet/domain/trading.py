@@ -21,9 +21,23 @@ from botfleet.domain.paper import Fill, OrderRejected
 from botfleet.domain.risk import RiskLimits
 from botfleet.domain.strategies import get_strategy
 
-# A mark that moves more than this in one tick is treated as a broken feed, not a market: no real spot market
-# halves or doubles in a minute without a halt. (A -25 % crash is a market; the breakers handle it.)
-MAX_MARK_JUMP = Decimal("0.5")
+# A feed whose consecutive observations move more than this is treated as broken, not as a market: no real spot
+# market halves or doubles in a minute without a halt. (A -25 % crash is a market; the breakers handle it.)
+MAX_MARK_JUMP = 0.5
+
+
+def feed_jump(closes: Sequence[float]) -> str | None:
+    """Judge the feed by its own consecutive observations (its last two closes), never by what a bot last saw:
+    a bot paused for a week while its market moved 69 % must trade again when resumed, while a feed that jumps
+    69 % between two observations is broken. (A book that disagrees with the feed shows as a fill outside the
+    book, the other sanity check.)"""
+    if len(closes) < 2 or closes[-2] <= 0:
+        return None
+    before, after = closes[-2], closes[-1]
+    if abs(after / before - 1) > MAX_MARK_JUMP:
+        return (f"the feed moved {after / before - 1:.0%} between two consecutive observations "
+                f"({before:g} → {after:g}): treating the feed as broken")
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,12 +180,12 @@ class _Tick:
 def step(bot: Bot, closes: Sequence[float], book: OrderBook, mark: Decimal, tick_id: str) -> StepResult:
     """Run `bot` for one tick against the market (closes up to now, the book, the mark price)."""
     tick = _Tick(bot, book, tick_id)
-    previous_mark = bot.ledger.last_mark
+    jump = feed_jump(closes)
+    if jump:  # before any order meets a book that cannot be trusted
+        return _pause(tick, "sanity_check", jump, risk=False)
+    if not tick.ledger.last_mark:  # a new, resumed or redeployed bot: the breakers start from this mark
+        tick.ledger = tick.ledger.rebased(mark)
     tick.work_resting_orders()
-
-    if previous_mark > 0 and abs(mark / previous_mark - 1) > MAX_MARK_JUMP:
-        return _pause(tick, "sanity_check", f"mark moved {mark / previous_mark - 1:.0%} in one tick "
-                      f"({previous_mark} → {mark}): treating the feed as broken", risk=False)
 
     limits = RiskLimits.parse(bot.risk)
     breach = limits.breach(tick.ledger, mark)

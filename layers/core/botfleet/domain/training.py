@@ -22,8 +22,6 @@ from botfleet.domain.strategies.base import param_grid
 
 TRAIN_FRACTION = 0.7
 MIN_TRADES = 3  # fewer round trips in the training window is luck, not evidence
-DEFAULT_BUDGET = 400  # parameter sets per run (the full grid when it is smaller)
-MAX_BUDGET = 5000
 CHUNK_SIZE = 100  # parameter sets per Map item: ~0.1 s of backtesting on 4,320 candles
 # Out-of-sample thresholds a trained model must meet before it is deployed by the quarantine flow.
 VALIDATION = {"min_trades": 1, "max_drawdown": 0.25, "min_return": -0.05}

@@ -7,7 +7,8 @@ import re
 from botfleet.errors import Unprocessable
 
 ROLES = ("user", "admin")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
+# The local part: printable ASCII without spaces or "@" (no control or invisible characters, no lookalikes).
+_EMAIL = re.compile(r"^[!-?A-~]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
 MIN_PASSWORD_LENGTH = 10
 
 

@@ -1,11 +1,15 @@
 """One resolver factory for every REST function, so error shapes, auth and RBAC live in one place.
 
-Errors follow the contract: `{"error": {"code", "message"}}`; 400 malformed, 401, 403, 404, 409,
-422 naming the field, 429. Anything unexpected is logged and answered with a 500 without details.
+Errors follow the contract: `{"error": {"code", "message"}}`; 400 malformed, 401, 403, 404, 409, 413 too
+large, 415 not JSON, 422 naming the field, 429. The bytes of a request are judged here, once, before any
+route sees them (size, media type, encoding, JSON syntax and depth), so no handler can meet a body it cannot
+parse. Anything unexpected is logged and answered with a 500 without details.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Annotated, Any
 
@@ -16,7 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.request import Request
 
 from botfleet import runtime
-from botfleet.errors import BotfleetError, Forbidden
+from botfleet.errors import BadRequest, BotfleetError, Forbidden, PayloadTooLarge, UnsupportedMediaType
 from botfleet.http.rbac import required_role
 from botfleet.services.auth import Principal
 
@@ -48,27 +52,86 @@ def _field_of(error: dict[str, Any]) -> str:
     return ".".join(location) or "body"
 
 
+# The largest request body any route takes (a bot with params and risk limits is ~1 KB; keys ~4 KB).
+MAX_BODY_BYTES = 64 * 1024
+# The deepest JSON any route takes: our bodies nest three levels; 1,000 levels is an attack on the parser.
+MAX_JSON_DEPTH = 16
+_BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def _json_depth(value: Any) -> int:
+    """Nesting depth without recursion (the value came from a parser that already bounded the bytes)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def check_body(event: dict[str, Any]) -> None:
+    """Refuse a body no route could use, in the contract's terms; on success the event carries the body as
+    UTF-8 text. 413 beyond MAX_BODY_BYTES, 415 when the declared media type is not JSON, 400 when the bytes
+    are not UTF-8, not JSON, or nested deeper than MAX_JSON_DEPTH."""
+    body = event.get("body")
+    if not body or event.get("httpMethod") not in _BODY_METHODS:
+        return
+    if event.get("isBase64Encoded"):
+        if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
+            raise PayloadTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes")
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequest("the request body is not valid base64", code="malformed_body") from None
+    else:
+        raw = body.encode("utf-8", "surrogatepass")
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
+    media_type = (headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaType(f"send JSON (Content-Type: application/json), not {media_type[:60]!r}")
+    try:
+        text = raw.decode("utf-8")
+        value = json.loads(text)
+    except UnicodeDecodeError:
+        raise BadRequest("the request body is not UTF-8", code="malformed_body") from None
+    except (ValueError, RecursionError):  # ValueError: also a 5,000-digit number (Python's int limit)
+        raise BadRequest("the request body is not valid JSON", code="malformed_json") from None
+    if _json_depth(value) > MAX_JSON_DEPTH:
+        raise BadRequest(f"the request body nests deeper than {MAX_JSON_DEPTH} levels", code="too_deep")
+    event["body"], event["isBase64Encoded"] = text, False
+
+
+def _error_reply(exc: BotfleetError) -> dict[str, Any]:
+    """A refusal decided before powertools routes the request, in the same shape as every other error."""
+    return {
+        "statusCode": exc.status,
+        "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*", **exc.headers},
+        "body": json.dumps({"error": {"code": exc.code, "message": exc.message}}),
+        "isBase64Encoded": False,
+    }
+
+
 class BotfleetResolver(APIGatewayRestResolver):
     """Powertools' resolver with the RBAC policy (botfleet.http.rbac) enforced before anything else: before
     routing and before request validation, so an anonymous caller learns nothing but 401 and a user
-    nothing but 403 from an admin route, whatever the body. The one place roles are checked."""
+    nothing but 403 from an admin route, whatever the body. The one place roles are checked, and the one
+    place request bytes are judged (check_body)."""
 
     def resolve(self, event, context):
         headers = event.get("headers") or {}
         role = required_role(event.get("httpMethod", ""), event.get("path", ""))
-        if role is not None:
-            try:
+        try:
+            if role is not None:
                 principal = runtime.auth().authenticate(_bearer_token(headers))
                 if role == "admin" and not principal.is_admin:
                     raise Forbidden("this needs the admin role", code="admin_required")
-            except BotfleetError as exc:
-                return {
-                    "statusCode": exc.status,
-                    "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*",
-                                **exc.headers},
-                    "body": json.dumps({"error": {"code": exc.code, "message": exc.message}}),
-                    "isBase64Encoded": False,
-                }
+            check_body(event)
+        except BotfleetError as exc:
+            return _error_reply(exc)
+        if role is not None:
             self.append_context(principal=principal)  # cleared by resolve() when the request is done
             logger.append_keys(user_id=principal.user_id)
         return super().resolve(event, context)
@@ -92,7 +155,7 @@ def make_resolver() -> APIGatewayRestResolver:
         ).endswith("_type")):
             return error_response(400, "bad_request", "the request body must be a JSON object")
         field = _field_of(first)
-        message = first.get("msg", "is invalid")
+        message = str(first.get("msg", "is invalid")).removeprefix("Value error, ")
         return error_response(422, "validation_error", f"{field}: {message}")
 
     @app.not_found

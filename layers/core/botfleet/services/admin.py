@@ -41,12 +41,11 @@ class AuditTrail:
 
 
 class AdminService:
-    def __init__(self, users: Any, bots: Any, connections: Any, publisher: Any, hasher: Any, audit: AuditTrail,
+    def __init__(self, users: Any, bots: Any, sessions: Any, hasher: Any, audit: AuditTrail,
                  clock: Clock, keys: Any = None, quarantine: Any = None):
         self.users = users
         self.bots = bots
-        self.connections = connections
-        self.publisher = publisher
+        self.sessions = sessions  # closes a user's open WebSockets (services.realtime.ConnectionCloser)
         self.hasher = hasher
         self.audit = audit
         self.clock = clock
@@ -69,12 +68,7 @@ class AdminService:
             raise Conflict(f"an admin cannot {action} their own account", code="self_action")
 
     def _close_connections(self, user_id: str) -> int:
-        closed = 0
-        for connection in self.connections.for_user(user_id):
-            self.publisher.disconnect(connection["connection_id"])
-            self.connections.remove(connection["connection_id"])
-            closed += 1
-        return closed
+        return self.sessions.close_all(user_id)
 
     def reset_password(self, admin: Principal, user_id: str, new_password: str | None, request_id: str | None):
         user = self._user(user_id)
@@ -162,12 +156,12 @@ class AdminService:
         if action == "pause":
             return replace(bot, status=next_status(bot, "pause"), pause_reason="admin", updated_at=now)
         if action == "resume":
-            ledger = bot.ledger.rebased(bot.ledger.last_mark) if bot.pause_reason in RISK_PAUSE_REASONS else bot.ledger
+            ledger = bot.ledger.rebase_at_next_mark() if bot.pause_reason in RISK_PAUSE_REASONS else bot.ledger
             return replace(bot, status=next_status(bot, "resume"), pause_reason=None, ledger=ledger, quarantine=None,
                            updated_at=now)
         if action == "restart":
             # Back to running from any state, breakers re-based, resting orders kept with their reservations.
-            return replace(bot, status="running", pause_reason=None, ledger=bot.ledger.rebased(bot.ledger.last_mark),
+            return replace(bot, status="running", pause_reason=None, ledger=bot.ledger.rebase_at_next_mark(),
                            quarantine=None, updated_at=now)
         if action == "mode":
             mode = body.get("mode")

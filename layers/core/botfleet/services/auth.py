@@ -1,18 +1,36 @@
-"""Accounts: register, log in (with throttling), authenticate requests, log out everywhere."""
+"""Accounts: register, log in (throttled, see botfleet.domain.throttle), authenticate requests, log out everywhere."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from botfleet.clock import Clock, iso
+from botfleet.domain.text import clean_text
+from botfleet.domain.throttle import (
+    ACCOUNT,
+    ADDRESS,
+    PAIR,
+    REGISTER,
+    Counter,
+    CounterWrite,
+    LoginPolicy,
+    RegistrationPolicy,
+    address_key,
+    after_failure,
+    expires_at,
+    pair_key,
+    retry_after,
+)
 from botfleet.domain.users import check_password_strength, normalize_email
 from botfleet.errors import Forbidden, RateLimited, Unauthorized, Unprocessable
 from botfleet.ids import new_id
-from botfleet.ports import PasswordHasher, UserRepository
+from botfleet.ports import PasswordHasher, ThrottleStore, UserRepository
 
-MAX_LOGIN_FAILURES = 5
-LOGIN_WINDOW_SECONDS = 15 * 60
+#: How often an attempt re-reads its counters when concurrent attempts keep changing them before giving up
+#: with a 429: a burst on one counter is exactly what the throttle is there to slow down.
+CLAIM_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,18 +48,31 @@ class Principal:
 
 
 class AuthService:
-    def __init__(self, users: UserRepository, hasher: PasswordHasher, tokens: Any, clock: Clock):
+    def __init__(self, users: UserRepository, hasher: PasswordHasher, tokens: Any, clock: Clock,
+                 throttles: ThrottleStore, *, login_policy: LoginPolicy | None = None,
+                 registration_policy: RegistrationPolicy | None = None,
+                 close_connections: Callable[[str], int] | None = None):
         self.users = users
         self.hasher = hasher
         self.tokens = tokens
         self.clock = clock
+        self.throttles = throttles
+        self.login_policy = login_policy or LoginPolicy()
+        self.registration_policy = registration_policy or RegistrationPolicy()
+        # Closes the user's open WebSockets at logout; None where this function cannot reach @connections.
+        self.close_connections = close_connections
 
-    def register(self, email: str, password: str, name: str, role: str = "user") -> tuple[dict, str]:
+    def register(self, email: str, password: str, name: str, role: str = "user",
+                 source_ip: str | None = None) -> tuple[dict, str]:
+        """`source_ip` is the caller's address for a request from the internet, which is limited per address;
+        None only for operators' own provisioning (ensure_admin, seed data), which is not."""
         email = normalize_email(email)
-        name = name.strip()
-        if not 1 <= len(name) <= 100:
-            raise Unprocessable("name", "must be 1 to 100 characters")
+        name = clean_text(name, "name", max_length=100)
         check_password_strength(password, email)
+        address = None if source_ip is None else address_key(source_ip)
+        if address is not None:
+            # Counted before the account is created, so "email taken" answers count too (no free enumeration).
+            self._count_registration(address)
         user = {
             "id": new_id("usr"),
             "email": email,
@@ -53,32 +84,73 @@ class AuthService:
             "created_at": iso(self.clock.now()),
         }
         self.users.create(user)
+        if address is not None:
+            self._remember_pair(pair_key(address, email), None, self._now())  # the new owner's own address
         return user, self.tokens.issue(user, self.clock.now())
 
-    def login(self, email: str, password: str) -> tuple[dict, str]:
+    def login(self, email: str, password: str, source_ip: str | None = None) -> tuple[dict, str]:
         try:
             email = normalize_email(email)
         except Unprocessable:
             raise Unauthorized("email or password is wrong", code="invalid_credentials") from None
-        now = int(self.clock.now().timestamp())
-        throttle = self.users.login_failures(email)
-        window_open = throttle is not None and now < int(throttle["window_start"]) + LOGIN_WINDOW_SECONDS
-        if window_open and int(throttle["failures"]) >= MAX_LOGIN_FAILURES:
-            retry_after = int(throttle["window_start"]) + LOGIN_WINDOW_SECONDS - now
-            raise RateLimited(
-                f"too many failed logins; try again in {retry_after} s", code="too_many_attempts",
-                headers={"Retry-After": str(retry_after)},
-            )
+        address = address_key(source_ip)
+        keys = {PAIR: pair_key(address, email), ADDRESS: address, ACCOUNT: email}
+        now = self._now()
+        pair, scopes = self._claim_attempt(keys, now)
         user = self.users.get_by_email(email)
         if not self.hasher.verify(user["password_hash"] if user else None, password):
-            window_start = int(throttle["window_start"]) if window_open else now
-            self.users.record_login_failure(email, window_start, window_start + LOGIN_WINDOW_SECONDS)
-            raise Unauthorized("email or password is wrong", code="invalid_credentials")
-        if throttle is not None:
-            self.users.reset_login_failures(email)
+            raise Unauthorized("email or password is wrong", code="invalid_credentials")  # already counted
+        self._remember_pair(keys[PAIR], pair, now)
+        for scope in scopes:
+            if scope != PAIR:
+                self.throttles.give_back(scope, keys[scope])
         if user.get("blocked"):
             raise Forbidden("this account is blocked", code="account_blocked")
         return user, self.tokens.issue(user, self.clock.now())
+
+    def _claim_attempt(self, keys: dict[str, str], now: float) -> tuple[Counter, tuple[str, ...]]:
+        """Count this attempt as a failure in every scope that applies, unless one of them says wait (429, and
+        nothing counted). Counting first, and only if no counter moved since it was read, is what keeps a burst
+        of concurrent attempts from all passing the check before the first failure lands.
+        Returns the pair counter as claimed and the scopes counted in."""
+        policy = self.login_policy
+        for _ in range(CLAIM_ATTEMPTS):
+            counters = {PAIR: self.throttles.read(PAIR, keys[PAIR])}
+            known = policy.is_known(counters[PAIR], now)
+            for scope in policy.scopes(known):
+                if scope not in counters:
+                    counters[scope] = self.throttles.read(scope, keys[scope])
+            decision = policy.decide(counters, now)
+            if not decision.allowed:
+                seconds = retry_after(decision.wait)
+                raise RateLimited(f"too many failed logins; try again in {seconds} s", code="too_many_attempts",
+                                  headers={"Retry-After": str(seconds)})
+            writes = []
+            for scope in decision.scopes:
+                rule = policy.rules[scope]
+                new = after_failure(rule, counters[scope], now)
+                writes.append(CounterWrite(scope, keys[scope], counters[scope], new, expires_at(rule, new)))
+            if self.throttles.claim(writes):
+                return writes[0].new, decision.scopes
+        raise RateLimited("too many simultaneous logins; try again in 1 s", code="too_many_attempts",
+                          headers={"Retry-After": "1"})
+
+    def _remember_pair(self, key: str, pair: Counter | None, now: float) -> None:
+        """A success: the pair starts afresh and is known (skips the address and account scopes) for a while."""
+        cleared = self.login_policy.after_success(pair, now)
+        self.throttles.succeed(PAIR, key, cleared, expires_at(self.login_policy.rules[PAIR], cleared))
+
+    def _count_registration(self, address: str) -> None:
+        policy = self.registration_policy
+        now = self._now()
+        start, end = policy.window(now)
+        if not self.throttles.count_in_window(REGISTER, address, start, policy.limit, end + 60):
+            seconds = retry_after(end - now)
+            raise RateLimited(f"at most {policy.limit} registrations an hour from one address; try again in "
+                              f"{seconds} s", code="too_many_registrations", headers={"Retry-After": str(seconds)})
+
+    def _now(self) -> float:
+        return self.clock.now().timestamp()
 
     def authenticate(self, token: str | None) -> Principal:
         """A valid signature is not enough: the user must exist, not be blocked, and the token's version
@@ -96,7 +168,11 @@ class AuthService:
         return Principal(user["id"], user["email"], user["name"], user["role"])
 
     def logout(self, principal: Principal) -> None:
+        """Every token of the caller stops working, then their open WebSockets are closed (revoking first, so a
+        socket cannot reconnect with a token that is about to be revoked)."""
         self.users.bump_token_version(principal.user_id)
+        if self.close_connections is not None:
+            self.close_connections(principal.user_id)
 
     def me(self, principal: Principal) -> dict:
         user = self.users.get(principal.user_id)

@@ -11,9 +11,10 @@ from botfleet.clock import Clock, iso, parse_iso
 from botfleet.domain.bots import MODES, ORDER_TYPES, RISK_PAUSE_REASONS, Bot, check_capital, next_status
 from botfleet.domain.exchanges import get_exchange
 from botfleet.domain.ledger import Ledger
-from botfleet.domain.money import money_str, to_decimal
+from botfleet.domain.money import BASIS_POINTS, CAPITAL, money_str, parse_amount
 from botfleet.domain.risk import RiskLimits
 from botfleet.domain.strategies import get_strategy, validate_params
+from botfleet.domain.text import clean_text
 from botfleet.errors import Conflict, NotFound, Unprocessable
 from botfleet.ids import new_id
 from botfleet.ports import BotRepository
@@ -21,10 +22,7 @@ from botfleet.services.auth import Principal
 
 
 def _name(raw: str) -> str:
-    name = raw.strip()
-    if not 1 <= len(name) <= 64:
-        raise Unprocessable("name", "must be 1 to 64 characters")
-    return name
+    return clean_text(raw, "name", max_length=64)
 
 
 def _execution(spec: dict[str, Any], bot: Bot | None = None) -> dict[str, Any]:
@@ -36,10 +34,7 @@ def _execution(spec: dict[str, Any], bot: Bot | None = None) -> dict[str, Any]:
             raise Unprocessable("order_type", f"must be one of {', '.join(ORDER_TYPES)}")
         values["order_type"] = spec["order_type"]
     if spec.get("limit_offset_bps") is not None:
-        offset = to_decimal(spec["limit_offset_bps"], "limit_offset_bps")
-        if not 0 <= offset <= 1000:
-            raise Unprocessable("limit_offset_bps", "must be between 0 and 1000 basis points")
-        values["limit_offset_bps"] = offset
+        values["limit_offset_bps"] = parse_amount(spec["limit_offset_bps"], "limit_offset_bps", BASIS_POINTS)
     if spec.get("limit_ttl_ticks") is not None:
         ttl = spec["limit_ttl_ticks"]
         if isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= 1440:
@@ -74,7 +69,7 @@ class BotService:
                 f"live trading on {exchange.name} needs your API key: store it with PUT /api/keys/{exchange.id}",
                 code="api_key_required",
             )
-        capital = to_decimal(spec["capital"], "capital")
+        capital = parse_amount(spec["capital"], "capital", CAPITAL)
         check_capital(exchange.id, spec["symbol"], capital)
         now = iso(self.clock.now())
         bot = Bot(
@@ -115,14 +110,15 @@ class BotService:
         return self._mutate(owner, bot_id, change)[1]
 
     def delete(self, owner: Principal, bot_id: str) -> None:
-        self.bots.delete(self.get(owner, bot_id))
+        if not self.bots.remove(owner.user_id, bot_id):
+            raise NotFound(f"bot {bot_id} not found")
 
     def lifecycle(self, owner: Principal, bot_id: str, action: str) -> Bot:
         def change(bot: Bot) -> Bot:
             status = next_status(bot, action)
             ledger = bot.ledger
             if status == "running" and bot.pause_reason in RISK_PAUSE_REASONS:
-                ledger = ledger.rebased(ledger.last_mark)  # the owner takes the risk again from here
+                ledger = ledger.rebase_at_next_mark()  # the owner takes the risk again from here
             reason = "manual" if action == "pause" else None
             return replace(bot, status=status, pause_reason=reason, ledger=ledger, quarantine=None,
                            updated_at=iso(self.clock.now()))
@@ -133,12 +129,18 @@ class BotService:
         return saved
 
     def trades(self, owner: Principal, bot_id: str, limit: int, cursor: str | None):
-        self.get(owner, bot_id)  # ownership: another user's bot is a 404
+        self._check_owner(owner, bot_id)
         return self.trade_repo.list_for_bot(bot_id, limit, cursor)
 
     def events(self, owner: Principal, bot_id: str, limit: int, cursor: str | None):
-        self.get(owner, bot_id)
+        self._check_owner(owner, bot_id)
         return self.bots.events(bot_id, limit, cursor)
+
+    def _check_owner(self, owner: Principal, bot_id: str) -> None:
+        """Another user's bot is a 404. Only the key is read: a bot whose state is corrupt still shows its
+        history (the event that says why the engine paused it)."""
+        if not self.bots.owns(owner.user_id, bot_id):
+            raise NotFound(f"bot {bot_id} not found")
 
     def all_trades(self, owner: Principal, limit: int, cursor: str | None, **filters: str | None):
         if filters.get("since"):

@@ -8,7 +8,7 @@ from typing import Any
 
 from botfleet.adapters.dynamo.table import ConditionFailed, Table
 from botfleet.clock import Clock, iso
-from botfleet.domain.money import money_str, to_decimal
+from botfleet.domain.money import CAPITAL, INJECTION, money_str, parse_amount
 from botfleet.errors import Conflict, NotFound, Unprocessable
 from botfleet.ids import derived_id, new_id
 from botfleet.ports import BotRepository, MarketData
@@ -30,13 +30,14 @@ class CapitalService:
         a retried request returns the first result instead of moving the money twice."""
         if kind not in KINDS:
             raise Unprocessable("kind", "must be deposit or withdrawal")
-        amount = to_decimal(raw_amount, "amount")
-        if amount <= 0:
-            raise Unprocessable("amount", "must be positive (use kind to say which way the money moves)")
+        amount = parse_amount(raw_amount, "amount", INJECTION)  # positive: `kind` says which way it moves
         injection_id = derived_id("inj", owner.user_id, idempotency_key) if idempotency_key else new_id("inj")
+        # What the key promises: the same request. A retry returns the first result; the same key sent with
+        # another bot, amount or kind is a client bug that must not silently answer with the first one.
+        request = derived_id("req", bot_id, money_str(amount), kind)
         existing = self.table.get(f"USER#{owner.user_id}", f"INJECTION#{injection_id}")
         if existing:
-            return injection_view(existing)
+            return _replayed(existing, request)
         for _ in range(5):  # the tick may write the bot between our read and our write: re-read and retry
             bot = self.bots.get(owner.user_id, bot_id)
             if bot is None:
@@ -54,13 +55,13 @@ class CapitalService:
                 "gsi1pk": f"BOT#{bot.id}#INJECTIONS", "gsi1sk": f"{now}#{injection_id}",
                 "id": injection_id, "bot_id": bot.id, "kind": kind, "amount": amount,
                 "currency": bot.quote_currency, "mark": mark, "ts": now,
-                "equity_after": ledger.equity(mark),
+                "equity_after": ledger.equity(mark), "request": request,
             }
             try:
                 self.bots.save_with_record(updated, record)
             except ConditionFailed as failed:
                 if failed.reasons and failed.reasons[0] == "ConditionalCheckFailed":  # same key, raced
-                    return injection_view(self.table.get(f"USER#{owner.user_id}", f"INJECTION#{injection_id}"))
+                    return _replayed(self.table.get(f"USER#{owner.user_id}", f"INJECTION#{injection_id}"), request)
                 continue
             return injection_view(record)
         raise Conflict("the bot is busy; try again", code="concurrent_update")
@@ -72,7 +73,7 @@ class CapitalService:
         bot = self.bots.get(owner.user_id, bot_id)
         if bot is None:
             raise NotFound(f"bot {bot_id} not found")
-        target = to_decimal(raw_capital, "capital")
+        target = parse_amount(raw_capital, "capital", CAPITAL)
         check_capital(bot.exchange, bot.symbol, target)
         delta = target - bot.capital
         if delta:
@@ -136,6 +137,14 @@ def position_view(bot, mark: Decimal) -> dict[str, Any]:
         "return_pct": money_str(((ledger.growth(mark) - 1) * 100).quantize(Decimal("0.0001"))),
         "drawdown_pct": money_str(ledger.drawdown_pct(mark).quantize(Decimal("0.0001"))),
     }
+
+
+def _replayed(existing: dict[str, Any], request: str) -> dict[str, Any]:
+    # Records from before the fingerprint existed carry none: they replay as before.
+    if existing.get("request", request) != request:
+        raise Conflict("this Idempotency-Key was already used for a different request",
+                       code="idempotency_key_reused")
+    return injection_view(existing)
 
 
 def injection_view(item: dict[str, Any]) -> dict[str, Any]:

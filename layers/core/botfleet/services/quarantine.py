@@ -130,7 +130,7 @@ class QuarantineService:
 
         def change(bot: Bot) -> Bot:
             return replace(bot, params=validate_params(get_strategy(bot.strategy), params), status="running",
-                           pause_reason=None, quarantine=None, ledger=bot.ledger.rebased(bot.ledger.last_mark),
+                           pause_reason=None, quarantine=None, ledger=bot.ledger.rebase_at_next_mark(),
                            updated_at=iso(self.clock.now()))
 
         # A failure to save raises (ConditionFailed, or NotFound when the bot is gone): the state machine
@@ -201,6 +201,10 @@ class QuarantineService:
         items, next_cursor = self.table.query(
             "pk = :pk AND begins_with(sk, :q)", values, filter_expression=filters.get("filter_expression"),
             limit=limit, cursor=cursor, partition=("pk", f"USER#{owner.user_id}"), newest_first=True)
+        if bot_id and not items and not cursor and self.bots.get(owner.user_id, bot_id) is None:
+            # Someone else's bot (or none) is a 404 like everywhere else; an own bot that was regenerated away
+            # still shows its history, since that lives in the owner's partition.
+            raise NotFound(f"bot {bot_id} not found")
         return [event_view(item) for item in items], next_cursor
 
     # --- internals -----------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from botfleet.views import bot_view, trade_view
 log = logging.getLogger(__name__)
 
 TOPICS = ("trades", "bots", "quarantine", "training", "metrics")
+SCOPES = ("own", "fleet")  # fleet: every user's events, admins only
+MAX_MESSAGE_CHARS = 4096  # a subscribe is ~100 characters; API Gateway itself allows 128 KB
 CONNECTION_TTL = timedelta(hours=2)  # API Gateway closes WebSocket connections after 2 h anyway
 
 
@@ -45,21 +47,53 @@ class WebSocketSessions:
             self.connections.remove(connection_id)
 
     def _reply(self, connection_id: str, body: str | None) -> dict[str, Any]:
+        if body and len(body) > MAX_MESSAGE_CHARS:
+            return _error("too_large", f"messages are at most {MAX_MESSAGE_CHARS} characters")
         try:
             message = json.loads(body or "")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
             return _error("bad_request", "messages are JSON objects with an action")
         action = message.get("action") if isinstance(message, dict) else None
         if action == "ping":
             return {"type": "pong", "ts": iso(self.clock.now())}
         if action == "subscribe":
-            topics = message.get("topics")
-            if not isinstance(topics, list) or not topics or not all(t in TOPICS for t in topics):
-                return _error("validation_error", f"topics: a non-empty list of {', '.join(TOPICS)}")
-            self.connections.set_topics(connection_id, sorted(set(topics)))
-            return {"type": "subscribed", "data": {"topics": sorted(set(topics))}, "ts": iso(self.clock.now())}
-        return _error("unknown_action", f"unknown action {action!r}; use ping or subscribe")
+            return self._subscribe(connection_id, message)
+        return _error("unknown_action", f"unknown action {str(action)[:40]!r}; use ping or subscribe")
 
+    def _subscribe(self, connection_id: str, message: dict[str, Any]) -> dict[str, Any]:
+        topics, scope = message.get("topics"), message.get("scope", "own")
+        if not isinstance(topics, list) or not topics or not all(isinstance(t, str) and t in TOPICS for t in topics):
+            return _error("validation_error", f"topics: a non-empty list of {', '.join(TOPICS)}")
+        if scope not in SCOPES:
+            return _error("validation_error", f"scope: one of {', '.join(SCOPES)}")
+        topics = sorted(set(topics))
+        if scope == "fleet":
+            connection = self.connections.get(connection_id)
+            if not connection or connection.get("role") != "admin":
+                # Refused, and the connection keeps (or gets) the caller's own events for these topics.
+                self.connections.set_topics(connection_id, topics)
+                return _error("forbidden", "scope fleet needs the admin role; you receive your own events")
+        self.connections.set_topics(connection_id, topics, fleet=scope == "fleet")
+        return {"type": "subscribed", "data": {"topics": topics, "scope": scope}, "ts": iso(self.clock.now())}
+
+
+class ConnectionCloser:
+    """Closes every open WebSocket of a user. The one place for it: logout (auth), block, force logout, password
+    reset and account deletion (admin) all end the user's live sessions this way."""
+
+    def __init__(self, connections: Any, publisher: ConnectionPublisher):
+        self.connections = connections
+        self.publisher = publisher
+
+    def close_all(self, user_id: str) -> int:
+        """Close and forget each connection; returns how many there were."""
+        closed = 0
+        for connection in self.connections.for_user(user_id):
+            self.publisher.disconnect(connection["connection_id"])
+            # Removed here too: $disconnect would remove it, but only once the gateway gets round to it.
+            self.connections.remove(connection["connection_id"])
+            closed += 1
+        return closed
 
 
 class Broadcaster:
@@ -81,14 +115,17 @@ class Broadcaster:
                 owner, topic, message = event
                 by_owner.setdefault(owner, []).append((topic, message))
         delivered = 0
+        watchers = self.connections.fleet_watchers() if by_owner else []
         for owner, events in by_owner.items():
-            for connection in self.connections.for_user(owner):
+            recipients = {c["connection_id"]: c for c in [*self.connections.for_user(owner), *watchers]}
+            for connection in recipients.values():
                 topics = connection.get("topics") or TOPICS  # not subscribed yet: everything of one's own
                 for topic, message in events:
                     if topic not in topics:
                         continue
                     if not self.publisher.send(connection["connection_id"], message):
                         self.connections.remove(connection["connection_id"])
+                        watchers = [w for w in watchers if w["connection_id"] != connection["connection_id"]]
                         break
                     delivered += 1
         return delivered
@@ -124,5 +161,7 @@ class Broadcaster:
 
 
 def _error(code: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "error": {"code": code, "message": message}}
+    # `data` is the contract's place (API.md, WebSocket); `error` stays for clients written before it.
+    detail = {"code": code, "message": message}
+    return {"type": "error", "data": detail, "error": detail}
 

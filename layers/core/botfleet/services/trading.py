@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from botfleet.clock import iso
+from botfleet.domain.bots import ENGINE_PAUSE_REASON, Bot, UnreadableBot
 from botfleet.ids import derived_id
 from botfleet.ports import BotRepository, EngineInvoker, MarketData
 
@@ -28,6 +29,8 @@ class ShardReport:
     already_done: int = 0
     paused: int = 0
     quarantined: int = 0
+    failed: int = 0  # bots paused because the engine could not load or step them
+    skipped: int = 0  # bots whose market had no view this tick (tried again next tick)
     rejected: dict[str, int] = field(default_factory=dict)
 
 
@@ -60,15 +63,19 @@ class TradingEngine:
         self.quarantine = quarantine  # QuarantineService: a risk pause starts the bot's quarantine
 
     def run_shard(self, shard: int, tick_id: str, now: datetime) -> ShardReport:
-        # Here, not at the top: the tick function imports this module only to fan out, and the strategies
-        # behind `step` bring numpy (~50 ms of a cold start it doesn't need).
-        from botfleet.domain.trading import step
-
+        """Every running bot of the shard, each on its own: a bot that cannot be loaded or stepped is paused
+        with the reason `engine_error` and an event, and the rest of the shard trades on. A market whose view
+        cannot be had this tick (a feed outage) skips its bots until the next tick, without pausing them."""
         report = ShardReport(tick_id, shard)
-        views = {}
+        views: dict[tuple[str, str], tuple | None] = {}
         ts = iso(now)
         for bot in self.bots.running_in_shard(shard):
             report.bots += 1
+            if isinstance(bot, UnreadableBot):
+                log.error("bot cannot be loaded", extra={"bot_id": bot.id, "error": bot.error})
+                self._pause_unrunnable(bot.owner_id, bot.id, f"its stored state cannot be read ({bot.error})",
+                                       ts, report)
+                continue
             if bot.last_tick and bot.last_tick >= tick_id:
                 report.already_done += 1
                 continue
@@ -77,33 +84,62 @@ class TradingEngine:
                 continue
             key = (bot.exchange, bot.symbol)
             if key not in views:
-                view = self.market_data.view(bot.exchange, bot.symbol, tick_id)
-                views[key] = (view, [float(close) for close in view.closes])
-            view, closes = views[key]
-            if bot.mode == "live":
-                result = self.live.step(bot, closes, tick_id)
-            else:
-                result = step(bot, closes, view.book, view.mark, tick_id)
-            for event in result.events:
-                if event["kind"] == "order_rejected":
-                    report.rejected[event["rule"]] = report.rejected.get(event["rule"], 0) + 1
-                if event["kind"] in ("risk_pause", "sanity_pause", "live_pause"):
-                    report.paused += 1
-                    log.warning("bot paused", extra={"bot_id": bot.id, "reason": event.get("reason"),
-                                                     "detail": event["message"]})
-            if not result.changed:
+                views[key] = self._market_view(bot.exchange, bot.symbol, tick_id)
+            if views[key] is None:
+                report.skipped += 1
                 continue
-            trades = [trade_record(result, execution, ts) for execution in result.executions]
-            events = [dict(event, ts=ts) for event in result.events]
-            if self.quarantine and any(event["kind"] == "risk_pause" for event in result.events):
-                # Before the write: if we crash after it, the retried tick finds the bot no longer running and
-                # would never start the quarantine. Started first, the name (bot, pause number) makes the
-                # retry's second start a no-op, and a pause that never lands is skipped by its first step.
-                self.quarantine.trigger(result.bot, result.bot.pause_count)
-                report.quarantined += 1
-            if self.bots.record_tick(bot, result.bot, trades, events, tick_id):
-                report.written += 1
-                report.fills += len(trades)
-            else:
-                report.already_done += 1
+            try:
+                self._run_bot(bot, views[key], tick_id, ts, report)
+            except Exception as exc:  # a defect in one bot never stops its shard
+                log.exception("bot failed in the tick", extra={"bot_id": bot.id})
+                self._pause_unrunnable(bot.owner_id, bot.id, f"the engine failed on it ({type(exc).__name__})",
+                                       ts, report)
         return report
+
+    def _market_view(self, exchange: str, symbol: str, tick_id: str) -> tuple | None:
+        try:
+            view = self.market_data.view(exchange, symbol, tick_id)
+        except Exception:
+            log.exception("no market view this tick", extra={"exchange": exchange, "symbol": symbol})
+            return None
+        return view, [float(close) for close in view.closes]
+
+    def _pause_unrunnable(self, owner_id: str, bot_id: str, why: str, ts: str, report: ShardReport) -> None:
+        try:
+            if self.bots.pause_unrunnable(owner_id, bot_id, ENGINE_PAUSE_REASON, f"paused: {why}", ts):
+                report.failed += 1
+        except Exception:  # the table itself is failing: nothing more to do for this bot this tick
+            log.exception("could not pause a failing bot", extra={"bot_id": bot_id})
+
+    def _run_bot(self, bot: Bot, market: tuple, tick_id: str, ts: str, report: ShardReport) -> None:
+        # Here, not at the top: the tick function imports this module only to fan out, and the strategies
+        # behind `step` bring numpy (~50 ms of a cold start it doesn't need).
+        from botfleet.domain.trading import step
+
+        view, closes = market
+        if bot.mode == "live":
+            result = self.live.step(bot, closes, tick_id)
+        else:
+            result = step(bot, closes, view.book, view.mark, tick_id)
+        for event in result.events:
+            if event["kind"] == "order_rejected":
+                report.rejected[event["rule"]] = report.rejected.get(event["rule"], 0) + 1
+            if event["kind"] in ("risk_pause", "sanity_pause", "live_pause"):
+                report.paused += 1
+                log.warning("bot paused", extra={"bot_id": bot.id, "reason": event.get("reason"),
+                                                 "detail": event["message"]})
+        if not result.changed:
+            return
+        trades = [trade_record(result, execution, ts) for execution in result.executions]
+        events = [dict(event, ts=ts) for event in result.events]
+        if self.quarantine and any(event["kind"] == "risk_pause" for event in result.events):
+            # Before the write: if we crash after it, the retried tick finds the bot no longer running and
+            # would never start the quarantine. Started first, the name (bot, pause number) makes the
+            # retry's second start a no-op, and a pause that never lands is skipped by its first step.
+            self.quarantine.trigger(result.bot, result.bot.pause_count)
+            report.quarantined += 1
+        if self.bots.record_tick(bot, result.bot, trades, events, tick_id):
+            report.written += 1
+            report.fills += len(trades)
+        else:
+            report.already_done += 1

@@ -20,13 +20,12 @@ from botfleet.clock import Clock, iso
 from botfleet.domain import training
 from botfleet.domain.exchanges import get_exchange
 from botfleet.domain.market import history_closes
+from botfleet.domain.training_limits import DEFAULT_BUDGET, DEFAULT_CANDLES, MAX_BUDGET, MAX_CANDLES, MIN_CANDLES
 from botfleet.errors import Conflict, NotFound, Unprocessable
 from botfleet.services.auth import Principal
 from botfleet.views import plain_json
 
 LOCK_TTL = timedelta(hours=1)
-DEFAULT_CANDLES = 4320  # three days of one-minute candles
-MAX_CANDLES = 43_200  # thirty days
 FINAL = ("succeeded", "failed", "stopped")
 
 
@@ -57,12 +56,12 @@ class TrainingService:
         bot = self.bots.get(owner.user_id, bot_id)
         if bot is None:
             raise NotFound(f"bot {bot_id} not found")
-        budget = training.DEFAULT_BUDGET if budget is None else budget  # (0 is an error, not "the default")
+        budget = DEFAULT_BUDGET if budget is None else budget  # (0 is an error, not "the default")
         candles = DEFAULT_CANDLES if candles is None else candles
-        if not 1 <= budget <= training.MAX_BUDGET:
-            raise Unprocessable("budget", f"must be from 1 to {training.MAX_BUDGET} parameter sets")
-        if not 500 <= candles <= MAX_CANDLES:
-            raise Unprocessable("candles", f"must be from 500 to {MAX_CANDLES} one-minute candles")
+        if not 1 <= budget <= MAX_BUDGET:
+            raise Unprocessable("budget", f"must be from 1 to {MAX_BUDGET} parameter sets")
+        if not MIN_CANDLES <= candles <= MAX_CANDLES:
+            raise Unprocessable("candles", f"must be from {MIN_CANDLES} to {MAX_CANDLES} one-minute candles")
         now = self.clock.now()
         run_id = new_run_id(self.clock)
         self._lock(bot_id, run_id, now)
@@ -227,6 +226,11 @@ def run_view(item: dict[str, Any]) -> dict[str, Any]:
                                            "budget", "candles", "created_at", "updated_at", "finished_at",
                                            "error")}
     view.update(progress=progress, chunks={"done": done, "total": total})
-    view["best"] = plain_json(item["best"]) if item.get("best") else None
+    view["best"] = None
+    if item.get("best"):
+        best = plain_json(item["best"])
+        # The contract's shape is {params, metrics}; the parts stay at the top too for existing readers.
+        best["metrics"] = {key: best.get(key) for key in ("score", "in_sample", "out_of_sample", "validated")}
+        view["best"] = best
     return plain_json(view)
 

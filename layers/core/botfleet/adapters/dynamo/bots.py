@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from botfleet.adapters.dynamo.table import ConditionFailed, Table
-from botfleet.domain.bots import Bot
+from botfleet.domain.bots import Bot, UnreadableBot
 from botfleet.domain.ledger import Ledger
 
 _BOT_FIELDS = {f.name for f in fields(Bot)}
@@ -47,6 +47,15 @@ def item_to_bot(item: dict[str, Any]) -> Bot:
     return Bot(**values)
 
 
+def _load(item: dict[str, Any]) -> Bot | UnreadableBot:
+    try:
+        return item_to_bot(item)
+    except Exception as exc:  # any defect of one stored item: reported per bot, never raised for the shard
+        owner = str(item.get("owner_id") or str(item.get("pk", "")).removeprefix("USER#"))
+        bot_id = str(item.get("id") or str(item.get("sk", "")).removeprefix("BOT#"))
+        return UnreadableBot(owner, bot_id, f"{type(exc).__name__}: {exc}"[:300])
+
+
 class DynamoBotRepository:
     def __init__(self, table: Table, shards: int):
         self.table = table
@@ -73,6 +82,9 @@ class DynamoBotRepository:
     def all_of_owner(self, owner_id: str) -> list[Bot]:
         return [item_to_bot(item) for item in self.table.query_all(
             "pk = :pk AND begins_with(sk, :bot)", {":pk": f"USER#{owner_id}", ":bot": "BOT#"})]
+
+    def owns(self, owner_id: str, bot_id: str) -> bool:
+        return self.table.exists(*bot_key(owner_id, bot_id))
 
     def get(self, owner_id: str, bot_id: str) -> Bot | None:
         item = self.table.get(*bot_key(owner_id, bot_id), consistent=True)
@@ -121,10 +133,20 @@ class DynamoBotRepository:
         return saved
 
     def delete(self, bot: Bot) -> None:
-        self.table.transact([
-            {"Delete": {"Key": dict(zip(("pk", "sk"), bot_key(bot.owner_id, bot.id), strict=True))}},
-            {"Delete": {"Key": {"pk": f"BOT#{bot.id}", "sk": "META"}}},
-        ])
+        self.remove(bot.owner_id, bot.id)
+
+    def remove(self, owner_id: str, bot_id: str) -> bool:
+        """Delete the owner's bot by its key alone, without reading it (so even a bot whose stored state is
+        corrupt can be removed). False when the owner has no such bot."""
+        try:
+            self.table.transact([
+                {"Delete": {"Key": dict(zip(("pk", "sk"), bot_key(owner_id, bot_id), strict=True)),
+                            "ConditionExpression": "attribute_exists(pk)"}},
+                {"Delete": {"Key": {"pk": f"BOT#{bot_id}", "sk": "META"}}},
+            ])
+        except ConditionFailed:
+            return False
+        return True
 
     def purge_history(self, bot_id: str) -> int:
         """Delete a bot's trades and events (account deletion). Returns how many items went."""
@@ -132,9 +154,32 @@ class DynamoBotRepository:
         self.table.delete_many([(item["pk"], item["sk"]) for item in items])
         return len(items)
 
-    def running_in_shard(self, shard: int) -> list[Bot]:
+    def running_in_shard(self, shard: int) -> list[Bot | UnreadableBot]:
+        """Every running bot of the shard; one that cannot be read comes back as UnreadableBot, so the engine
+        can pause it and trade the rest of the shard."""
         items = self.table.query_all("gsi1pk = :shard", {":shard": f"SHARD#{shard}"}, index="gsi1")
-        return [item_to_bot(item) for item in items]
+        return [_load(item) for item in items]
+
+    def pause_unrunnable(self, owner_id: str, bot_id: str, reason: str, message: str, ts: str) -> bool:
+        """Pause a bot the engine cannot run, touching only its status (its other attributes may be what is
+        broken), with an event saying why. False when the bot is gone or no longer running."""
+        pk, sk = bot_key(owner_id, bot_id)
+        try:
+            self.table.transact([
+                {"Update": {"Key": {"pk": pk, "sk": sk},
+                            "UpdateExpression": "SET #status = :paused, pause_reason = :reason, updated_at = :ts "
+                                                "REMOVE gsi1pk, gsi1sk ADD version :one",
+                            "ConditionExpression": "#status = :running",
+                            "ExpressionAttributeNames": {"#status": "status"},
+                            "ExpressionAttributeValues": {":paused": "paused", ":running": "running",
+                                                          ":reason": reason, ":ts": ts, ":one": 1}}},
+                {"Put": {"Item": {"pk": f"BOT#{bot_id}", "sk": f"EVENT#{ts}#999", "entity": "bot_event",
+                                  "owner_id": owner_id, "bot_id": bot_id, "kind": "engine_pause",
+                                  "reason": reason, "message": message[:500], "ts": ts}}},
+            ])
+        except ConditionFailed:
+            return False
+        return True
 
     def record_tick(self, before: Bot, after: Bot, trades: list[dict[str, Any]], events: list[dict[str, Any]],
                     tick_id: str) -> bool:

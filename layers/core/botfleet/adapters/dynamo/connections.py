@@ -22,9 +22,19 @@ class DynamoConnectionRepository:
     def get(self, connection_id: str) -> dict[str, Any] | None:
         return self.table.get(f"CONN#{connection_id}", "CONN")
 
-    def set_topics(self, connection_id: str, topics: list[str]) -> None:
-        self.table.update(f"CONN#{connection_id}", "CONN", "SET topics = :t", values={":t": topics},
+    def set_topics(self, connection_id: str, topics: list[str], *, fleet: bool = False) -> None:
+        """The topics a connection wants; `fleet` (admins only, checked by the caller) puts it in the sparse
+        gsi2 partition FLEETCONNS, which the broadcaster reads once per batch to copy every user's events."""
+        if fleet:
+            expression, values = "SET topics = :t, gsi2pk = :fleet, gsi2sk = :id", {
+                ":t": topics, ":fleet": "FLEETCONNS", ":id": connection_id}
+        else:
+            expression, values = "SET topics = :t REMOVE gsi2pk, gsi2sk", {":t": topics}
+        self.table.update(f"CONN#{connection_id}", "CONN", expression, values=values,
                           condition="attribute_exists(pk)")
+
+    def fleet_watchers(self) -> list[dict[str, Any]]:
+        return self.table.query_all("gsi2pk = :fleet", {":fleet": "FLEETCONNS"}, index="gsi2")
 
     def remove(self, connection_id: str) -> None:
         self.table.delete(f"CONN#{connection_id}", "CONN")

@@ -15,8 +15,25 @@ from botocore.exceptions import ClientError
 
 from botfleet.errors import BadRequest
 
+
+class _ExactDeserializer(TypeDeserializer):
+    """boto3 reads numbers through a 38-digit context that raises `decimal.Rounded` on anything longer; one
+    such item (written before the edge bounded amounts) then made every read of it, and the tick of its whole
+    shard, fail. Numbers are read exactly as stored instead; what a longer one means is the domain's call."""
+
+    def _deserialize_n(self, value: str) -> Decimal:
+        return Decimal(value)
+
+
 _serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+_deserializer = _ExactDeserializer()
+
+# What DynamoDB stores exactly (its Number type): 38 significant digits, magnitude within 1E-130 .. 1E+126.
+MAX_DIGITS, MIN_EXPONENT, MAX_EXPONENT = 38, -130, 125
+
+
+class UnstorableNumber(ValueError):
+    """A number the table would refuse or could not give back exactly: a bug upstream, never written."""
 
 Item = dict[str, Any]
 
@@ -39,6 +56,9 @@ def _serialize(value: Any) -> dict[str, Any]:
     """Like boto3's TypeSerializer, but numbers always in plain notation: str() of a Decimal from arithmetic
     can be '0E-8' or '1E-8', which moto's ADD cannot parse and which no reader of the table expects."""
     if isinstance(value, Decimal) and not isinstance(value, bool):
+        if value and (not value.is_finite() or _significant_digits(value) > MAX_DIGITS
+                      or not MIN_EXPONENT <= value.adjusted() <= MAX_EXPONENT):
+            raise UnstorableNumber(f"{value!s:.60} is not storable as a DynamoDB number")
         text = format(value, "f") if value else "0"
         return {"N": text.rstrip("0").rstrip(".") if "." in text else text}
     if isinstance(value, dict):
@@ -46,6 +66,11 @@ def _serialize(value: Any) -> dict[str, Any]:
     if isinstance(value, list | tuple):
         return {"L": [_serialize(inner) for inner in value]}
     return _serializer.serialize(value)
+
+
+def _significant_digits(value: Decimal) -> int:
+    """Without normalize(), which rounds to the context's 28 digits."""
+    return len("".join(map(str, value.as_tuple().digits)).strip("0")) or 1
 
 
 def to_dynamo(item: Item) -> dict[str, Any]:
@@ -70,16 +95,28 @@ def encode_cursor(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
 
 
+_KEY_ATTRIBUTES = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"})
+
+
 def decode_cursor(cursor: str | None, partition: tuple[str, str]) -> dict[str, Any] | None:
-    """Decode a cursor we issued, and refuse one that points into another partition (another user's)."""
+    """Decode a cursor we issued, and refuse anything else: not base64 JSON, not a key of string attributes we
+    index on, without the table's own key, or pointing into another partition (another user's)."""
     if not cursor:
         return None
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        attr, value = partition
-        if not isinstance(key, dict) or key.get(attr, {}).get("S") != value:
+        if len(cursor) > 2048:
+            raise ValueError("cursor too long")
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+        if not isinstance(key, dict) or not {"pk", "sk"} <= key.keys() <= _KEY_ATTRIBUTES:
+            raise ValueError("not a key")
+        for value in key.values():
+            if not (isinstance(value, dict) and value.keys() == {"S"} and isinstance(value["S"], str)
+                    and 0 < len(value["S"]) <= 1024):
+                raise ValueError("not a string key attribute")
+        attr, expected = partition
+        if key.get(attr, {}).get("S") != expected:
             raise ValueError("cursor partition mismatch")
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:  # binascii.Error and UnicodeError are ValueErrors
         raise BadRequest("cursor is not valid for this listing", code="invalid_cursor") from exc
     return key
 
@@ -94,6 +131,9 @@ class Table:
             TableName=self.name, Key=to_dynamo({"pk": pk, "sk": sk}), ConsistentRead=consistent
         )
         return from_dynamo(reply["Item"]) if "Item" in reply else None
+
+    def exists(self, pk: str, sk: str) -> bool:
+        return "Item" in self.client.get_item(TableName=self.name, Key=to_dynamo({"pk": pk, "sk": sk}))
 
     def put(self, item: Item, *, condition: str | None = None, names: dict | None = None,
             values: Item | None = None) -> None:
@@ -157,7 +197,14 @@ class Table:
         while True:
             if limit:
                 kwargs["Limit"] = limit - len(items) if not filter_expression else max(limit, 25)
-            reply = self.client.query(**kwargs)
+            try:
+                reply = self.client.query(**kwargs)
+            except ClientError as exc:
+                # A well-formed cursor of ours that DynamoDB still refuses (e.g. the index keys of another
+                # listing) is the client's mistake, not ours.
+                if cursor and exc.response["Error"]["Code"] == "ValidationException":
+                    raise BadRequest("cursor is not valid for this listing", code="invalid_cursor") from exc
+                raise
             for raw in reply.get("Items", []):
                 items.append(from_dynamo(raw))
                 if limit and len(items) == limit:

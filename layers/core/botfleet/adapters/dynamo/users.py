@@ -1,4 +1,4 @@
-"""Users, email claims and login throttling in the state table."""
+"""Users and email claims in the state table (login throttling: adapters/dynamo/throttle.py)."""
 
 from __future__ import annotations
 
@@ -65,26 +65,3 @@ class DynamoUserRepository:
         keys = [(item["pk"], item["sk"]) for item in items] + [(f"EMAIL#{user['email']}", "EMAIL")]
         self.table.delete_many(keys)
         return len(keys)
-
-    # --- login throttling: a fixed window per email, reset on success ---------------------------
-    def login_failures(self, email: str) -> dict[str, Any] | None:
-        return self.table.get(f"THROTTLE#{email}", "LOGIN", consistent=True)
-
-    def record_login_failure(self, email: str, window_start: int, expires_at: int) -> int:
-        """Count a failure in the window starting at `window_start` (epoch s); a stale window restarts."""
-        try:
-            updated = self.table.update(
-                f"THROTTLE#{email}", "LOGIN",
-                "SET entity = :e, window_start = if_not_exists(window_start, :w), expires_at = :x "
-                "ADD failures :one",
-                values={":e": "throttle", ":w": window_start, ":x": expires_at, ":one": 1},
-                condition="attribute_not_exists(window_start) OR window_start = :w",
-            )
-        except ConditionFailed:
-            self.table.put({"pk": f"THROTTLE#{email}", "sk": "LOGIN", "entity": "throttle",
-                            "window_start": window_start, "expires_at": expires_at, "failures": 1})
-            return 1
-        return int(updated["failures"])
-
-    def reset_login_failures(self, email: str) -> None:
-        self.table.delete(f"THROTTLE#{email}", "LOGIN")

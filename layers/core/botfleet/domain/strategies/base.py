@@ -17,7 +17,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from botfleet.domain.money import AmountBounds, parse_amount
 from botfleet.errors import Unprocessable
+
+#: How any strategy parameter is written: a plain number with at most 8 decimal places (a Bollinger width of
+#: 2.25); each parameter's range is checked after.
+PARAM_FORMAT = AmountBounds(maximum=Decimal(10**9), minimum=Decimal(-(10**9)), minimum_inclusive=True, places=8)
 
 ParamArrays = Mapping[str, np.ndarray]  # one array per parameter name, one entry per parameter set
 
@@ -168,12 +173,8 @@ def validate_params(strategy: Strategy, raw: Mapping[str, Any] | None) -> dict[s
         field = f"params.{spec.name}"
         if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
             raise Unprocessable(field, f"must be {'an integer' if spec.kind == 'int' else 'a decimal string'}")
-        try:
-            number = Decimal(str(value))
-        except ArithmeticError:
-            raise Unprocessable(field, "must be a number") from None
-        if not number.is_finite():
-            raise Unprocessable(field, "must be finite")
+        # The same strict reading as every amount (plain ASCII decimals), then the parameter's own range.
+        number = parse_amount(value, field, PARAM_FORMAT)
         if spec.kind == "int" and number != number.to_integral_value():
             raise Unprocessable(field, "must be an integer")
         if not spec.low <= number <= spec.high:
