@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENT = ROOT / "docs" / "openapi.json"
-REST_FUNCTIONS = ("auth", "bots", "ops", "admin", "keys", "training", "quarantine")
+REST_FUNCTIONS = ("auth", "bots", "ops", "admin", "keys", "training", "quarantine", "assistant")
 # Everything needs a bearer token except these (API.md conventions).
 ERROR_SCHEMA = {
     "type": "object",

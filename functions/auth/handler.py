@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field
 
 from botfleet import runtime
-from botfleet.http import Caller, json_response, make_resolver
+from botfleet.http import Caller, json_response, make_resolver, source_ip
 from botfleet.http.fields import text
 from botfleet.views import user_view
 
@@ -41,23 +41,16 @@ def _session(user: dict, token: str) -> dict:
     }
 
 
-def _source_ip() -> str:
-    """The address API Gateway saw the request come from (the TCP peer), which the throttles key on. Never
-    X-Forwarded-For: any client can write that header. An event without one is throttled as "unknown"."""
-    identity = (app.current_event.raw_event.get("requestContext") or {}).get("identity") or {}
-    return str(identity.get("sourceIp") or "")
-
-
 @app.post("/api/auth/register", responses={201: {"description": "account created"}})
 def register(body: Annotated[RegisterBody, Body()]):
-    user, token = runtime.auth().register(body.email, body.password, body.name, source_ip=_source_ip())
+    user, token = runtime.auth().register(body.email, body.password, body.name, source_ip=source_ip(app.current_event))
     metrics.add_metric(name="Registrations", unit="Count", value=1)
     return json_response(201, _session(user, token))
 
 
 @app.post("/api/auth/login")
 def login(body: Annotated[LoginBody, Body()]):
-    user, token = runtime.auth().login(body.email, body.password, source_ip=_source_ip())
+    user, token = runtime.auth().login(body.email, body.password, source_ip=source_ip(app.current_event))
     return json_response(200, _session(user, token))
 
 

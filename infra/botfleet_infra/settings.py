@@ -16,6 +16,11 @@ LIGHT_CONTEXT_KEY = "botfleet:light"
 REGISTRATIONS_CONTEXT_KEY = "botfleet:registrations_per_address_per_hour"
 DEFAULT_REGISTRATIONS_PER_ADDRESS_PER_HOUR = 20
 
+#: Context key: how long an assistant confirmation token lives, in seconds (1 to 120; the assistant function's
+#: ASSISTANT_CONFIRMATION_SECONDS). Shorter is stricter; the e2e tests shorten it to watch a token expire.
+CONFIRMATION_CONTEXT_KEY = "botfleet:assistant_confirmation_seconds"
+MAX_CONFIRMATION_SECONDS = 120
+
 #: Repository root: infra/botfleet_infra/settings.py -> three levels up.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,14 +77,20 @@ class BuildSettings:
     light: bool = False
     repo_root: Path = REPO_ROOT
     registrations_per_address_per_hour: int = DEFAULT_REGISTRATIONS_PER_ADDRESS_PER_HOUR
+    assistant_confirmation_seconds: int = MAX_CONFIRMATION_SECONDS
 
     @classmethod
     def from_context(cls, node: Node) -> BuildSettings:
         raw = node.try_get_context(REGISTRATIONS_CONTEXT_KEY)
         registrations = DEFAULT_REGISTRATIONS_PER_ADDRESS_PER_HOUR if raw is None else _positive_int(
             REGISTRATIONS_CONTEXT_KEY, raw)
+        raw = node.try_get_context(CONFIRMATION_CONTEXT_KEY)
+        confirmation = MAX_CONFIRMATION_SECONDS if raw is None else _positive_int(CONFIRMATION_CONTEXT_KEY, raw)
+        if confirmation > MAX_CONFIRMATION_SECONDS:
+            raise ValueError(f"context {CONFIRMATION_CONTEXT_KEY} must be at most {MAX_CONFIRMATION_SECONDS} s: a "
+                             f"confirmation older than that no longer matches what the user saw")
         return cls(light=_truthy(node.try_get_context(LIGHT_CONTEXT_KEY) or False),
-                   registrations_per_address_per_hour=registrations)
+                   registrations_per_address_per_hour=registrations, assistant_confirmation_seconds=confirmation)
 
     @property
     def mode_name(self) -> str:

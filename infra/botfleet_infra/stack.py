@@ -7,6 +7,7 @@ from constructs import Construct
 
 from botfleet_infra.admin import AdminConstruct
 from botfleet_infra.api import ApiConstruct
+from botfleet_infra.assistant import AssistantConstruct
 from botfleet_infra.data import DataConstruct
 from botfleet_infra.functions import FunctionFactory
 from botfleet_infra.provisioning import ProvisioningConstruct
@@ -59,6 +60,12 @@ class BotfleetStack(Stack):
         # Creating a live bot or switching one to live needs to know a key exists, not what it is.
         self.vault.know_configured_keys(self.api.bots)
         self.vault.know_configured_keys(self.admin.admin)
+        # The assistant answers with the caller's openai key (and no other secret); its confirmed actions resume or
+        # stop quarantined bots, which stops their quarantine executions.
+        self.assistant = AssistantConstruct(self, "Assistant", settings=settings, functions=functions,
+                                            data=self.data, api=self.api)
+        self.vault.allow_secrets(self.assistant.assistant, seal=False, providers=["openai"])
+        self.quarantine.allow_stop(self.assistant.assistant)
         self.provisioning = ProvisioningConstruct(
             self, "Provisioning", settings=settings, functions=functions, data=self.data
         )

@@ -25,7 +25,7 @@ from aws_cdk.assertions import Template  # noqa: E402
 from botfleet_infra.app import create_app  # noqa: E402
 
 FUNCTION_NAMES = ("auth", "bots", "ops", "ws", "broadcaster", "tick", "engine", "provision", "admin", "keys",
-                  "training", "trainer", "quarantine", "quarantiner")
+                  "training", "trainer", "quarantine", "quarantiner", "assistant")
 
 
 @dataclass

@@ -22,6 +22,7 @@ ROUTES = {
     "/api/keys/{proxy+}": "keys",
     "/api/training/{proxy+}": "training",
     "/api/quarantine/{proxy+}": "quarantine",
+    "/api/ai/{proxy+}": "assistant",
     "/api/health": "ops",
     "/api/config": "ops",
     "/api/{proxy+}": "ops",

@@ -25,6 +25,8 @@ CONTRACT_ENV = {
     "trainer": {"TABLE_NAME"},
     "quarantine": {"TABLE_NAME", "JWT_SECRET_ARN"},
     "quarantiner": {"TABLE_NAME"},
+    "assistant": {"TABLE_NAME", "JWT_SECRET_ARN", "TICK_SHARDS", "KEYS_KMS_KEY_ID", "QUARANTINE_STATE_MACHINE_ARN",
+                  "ASSISTANT_CONFIRMATION_SECONDS"},
 }
 
 
@@ -137,3 +139,20 @@ def test_no_node_custom_resources(light):
     light.template.resource_properties_count_is(
         "AWS::Lambda::Function", {"Runtime": Match.string_like_regexp("nodejs")}, 0
     )
+
+
+def test_assistant_confirmations_last_two_minutes_unless_context_shortens_them(light):
+    env = light.function("assistant")["Properties"]["Environment"]["Variables"]
+    assert env["ASSISTANT_CONFIRMATION_SECONDS"] == "120"
+
+
+@pytest.mark.parametrize("bad", [0, 121, 3600, "soon", True])
+def test_a_confirmation_window_outside_1_to_120_seconds_fails_the_synth(bad):
+    from botfleet_infra.settings import CONFIRMATION_CONTEXT_KEY, BuildSettings
+
+    class Node:
+        def try_get_context(self, key):
+            return bad if key == CONFIRMATION_CONTEXT_KEY else None
+
+    with pytest.raises(ValueError, match="assistant_confirmation_seconds"):
+        BuildSettings.from_context(Node())

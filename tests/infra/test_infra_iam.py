@@ -60,20 +60,20 @@ def test_broadcaster_reads_and_deletes_but_never_writes_items(light):
 def test_table_writers(light, function_name):
     writes = "dynamodb:PutItem" in light.role_actions(function_name)
     assert writes == (function_name in {"auth", "bots", "ws", "engine", "provision", "admin", "keys", "training",
-                                        "trainer", "quarantine", "quarantiner"})
+                                        "trainer", "quarantine", "quarantiner", "assistant"})
 
 
 def test_jwt_secret_readers(light, function_name):
     (secret_id,) = light.resources_of_type("AWS::SecretsManager::Secret")
     reads = bool(_statements_on(light, function_name, secret_id))
     assert reads == (function_name in {"auth", "bots", "ops", "ws", "provision", "admin", "keys", "training",
-                                       "quarantine"})
+                                       "quarantine", "assistant"})
 
 
-def test_only_keys_and_engine_open_secrets_and_only_per_user_and_provider(light, function_name):
+def test_only_keys_engine_and_assistant_open_secrets_and_only_per_user_and_provider(light, function_name):
     statements = [s for s in light.role_statements(function_name)
                   if any(str(a).startswith("kms:") for a in _as_list(s["Action"]))]
-    if function_name not in ("keys", "engine"):
+    if function_name not in ("keys", "engine", "assistant"):
         assert statements == []
         return
     (statement,) = statements
@@ -86,6 +86,8 @@ def test_only_keys_and_engine_open_secrets_and_only_per_user_and_provider(light,
     if function_name == "engine":  # exchange keys only: never the user's OpenAI key
         assert conditions["StringEquals"]["kms:EncryptionContext:provider"] == ["luno", "binance", "kucoin", "valr",
                                                                                   "ovex"]
+    if function_name == "assistant":  # the user's OpenAI key only: never an exchange's
+        assert conditions["StringEquals"]["kms:EncryptionContext:provider"] == ["openai"]
 
 
 def _as_list(value):

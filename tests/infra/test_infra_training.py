@@ -36,7 +36,7 @@ def test_who_starts_and_stops_executions(light, function_name):
     # training runs: the training API; quarantines: started by the tick's engine, stopped by a hand resume
     actions = light.role_actions(function_name)
     assert ("states:StartExecution" in actions) == (function_name in {"training", "engine"})
-    assert ("states:StopExecution" in actions) == (function_name in {"training", "bots", "admin"})
+    assert ("states:StopExecution" in actions) == (function_name in {"training", "bots", "admin", "assistant"})
 
 
 def test_quarantine_waits_from_config_retrains_validates_and_catches(light):

@@ -1,5 +1,6 @@
 """No plaintext secret anywhere: keys for all six providers are saved, read, tested (good, wrong, failing),
-refused and deleted, with every logger at DEBUG; then every response, every log line and every table item is
+refused and deleted, and the assistant uses the openai key (accepted, rejected, rate limited), with every logger
+at DEBUG; then every response, every log line and every table item is
 searched for every plaintext value."""
 
 from __future__ import annotations
@@ -125,6 +126,20 @@ def exercise_every_path(api: RecordingApi, mocks, dynamodb) -> None:
     dynamodb.put_item(TableName=TABLE, Item={**item["Item"], "pk": {"S": f"USER#{bob['id']}"}})
     assert api.call("keys", "POST", "/api/keys/test", {"provider": "kucoin"}, token=bob_token)[0] == 409
 
+    # The assistant opens the openai key to ask the model (a tool call and a reply), then meets a rejected key
+    # (whose 401 quotes it) and a rate limit: it falls back to its rules each time.
+    mocks["openai"].plan({"call": "list_bots", "arguments": {}}, {"text": "No bots yet."})
+    status, reply = api.call("assistant", "POST", "/api/ai/chat", {"message": "how are my bots"}, token=token)
+    assert status == 200 and reply["source"] == "openai", reply
+    assert api.call("keys", "PUT", "/api/keys/openai", WRONG["openai"], token=token)[0] == 200
+    status, reply = api.call("assistant", "POST", "/api/ai/chat", {"message": "status"}, token=token)
+    assert status == 200 and reply["source"] == "rules" and reply["note"], reply
+    assert api.call("keys", "PUT", "/api/keys/openai", SECRETS["openai"], token=token)[0] == 200
+    mocks["openai"].fail("rate_limit")
+    status, reply = api.call("assistant", "POST", "/api/ai/chat", {"message": "emergency stop"}, token=token)
+    assert status == 200 and reply["source"] == "rules", reply
+    assert api.call("assistant", "GET", "/api/ai/chat/history", token=token)[0] == 200
+
     # Delete one (audited) and re-save it, so the audit trail holds both kinds of entry.
     assert api.call("keys", "DELETE", "/api/keys/ovex", token=token)[0] == 204
     assert api.call("keys", "PUT", "/api/keys/ovex", SECRETS["ovex"], token=token)[0] == 200
@@ -145,7 +160,7 @@ def test_no_plaintext_secret_in_responses_logs_or_table(aws, kms_key, monkeypatc
     with running_providers(secrets_for_mocks) as mocks:
         aim_keys_function_at(monkeypatch, {name: mock.url for name, mock in mocks.items()})
         api = RecordingApi()
-        for function in ("auth", "keys"):
+        for function in ("auth", "keys", "assistant"):
             load_handler(function)  # their loggers must exist before they are turned up
         caplog.set_level(logging.DEBUG)
         with every_logger_at_debug() as recorder:

@@ -37,6 +37,12 @@ class Conflict(BotfleetError):
     status, code = 409, "conflict"
 
 
+class Gone(BotfleetError):
+    """Something that existed and has lapsed (an expired confirmation)."""
+
+    status, code = 410, "gone"
+
+
 class PayloadTooLarge(BotfleetError):
     status, code = 413, "payload_too_large"
 

@@ -219,7 +219,8 @@ def admin():
     from botfleet.adapters.security import Argon2PasswordHasher
     from botfleet.services.admin import AdminService
 
-    return AdminService(users(), bots(), connection_closer(), Argon2PasswordHasher(), audit(), clock(),
+    closer = connection_closer() if settings().ws_callback_url else None
+    return AdminService(users(), bots(), closer, Argon2PasswordHasher(), audit(), clock(),
                         keys=keys(), quarantine=quarantine())
 
 
@@ -260,6 +261,25 @@ def keys():
     from botfleet.services.keys import keys_service
 
     return keys_service()
+
+
+@_component
+def assistant():
+    """The assistant: the rules always; the caller's openai key through the model where this function can open it
+    (KEYS_KMS_KEY_ID). OPENAI_MODEL picks the model; BOTFLEET_PROVIDER_URLS may aim openai at a mock."""
+    from botfleet.adapters.dynamo.assistant import DynamoAssistantStore
+    from botfleet.adapters.llm import OpenAIAssistantModel
+    from botfleet.adapters.providers import provider_urls_from_env
+    from botfleet.services.assistant import AssistantService
+
+    urls = provider_urls_from_env(os.environ.get("BOTFLEET_PROVIDER_URLS"))
+    # Three model rounds of at most 7 s, inside API Gateway's 29 s integration limit with room to spare.
+    model = OpenAIAssistantModel(base_url=urls.get("openai"), model=os.environ.get("OPENAI_MODEL") or "gpt-4o-mini",
+                                 timeout_s=float(os.environ.get("ASSISTANT_MODEL_TIMEOUT_S") or 7), max_rounds=3)
+    return AssistantService(DynamoAssistantStore(table()), bots(), clock(), bot_service=bot_service(), admin=admin(),
+                            capital=capital(), quarantine=quarantine(), training=training(), auth=auth(),
+                            audit=audit(), keys=keys(), model=model,
+                            confirmation_seconds=int(os.environ.get("ASSISTANT_CONFIRMATION_SECONDS") or 120))
 
 
 def reset() -> None:

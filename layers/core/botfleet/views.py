@@ -3,9 +3,11 @@ two never drift. Decimals travel as strings."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from botfleet.clock import iso
 from botfleet.domain.bots import Bot
 from botfleet.domain.money import money_str
 from botfleet.domain.risk import RiskLimits
@@ -76,3 +78,22 @@ def trade_view(item: dict[str, Any]) -> dict[str, Any]:
 
 def event_view(item: dict[str, Any]) -> dict[str, Any]:
     return {key: _plain(item.get(key)) for key in EVENT_FIELDS if item.get(key) is not None}
+
+
+AI_MESSAGE_FIELDS = ("id", "role", "text", "actions", "note", "source", "ts")
+
+
+def assistant_message_view(item: dict[str, Any]) -> dict[str, Any]:
+    """A message of the assistant's conversation, as the history and the WebSocket show it."""
+    return {key: plain_json(item[key]) for key in AI_MESSAGE_FIELDS if item.get(key) is not None}
+
+
+def assistant_action_view(item: dict[str, Any]) -> dict[str, Any]:
+    """A proposed action without its secret parts (the token is shown once, by the chat reply only)."""
+    return {
+        "id": item["id"], "type": item["type"], "description": item["description"],
+        "requires_confirmation": True, "needs_password": bool(item.get("needs_password")),
+        "status": item.get("status", "pending"),
+        "expires_at": iso(datetime.fromtimestamp(int(item["valid_until"]), UTC)),
+        "preview": plain_json(item.get("preview")),
+    }

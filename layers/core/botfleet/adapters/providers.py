@@ -52,7 +52,7 @@ class ProviderTester:
         # Factories are injectable so the error mapping is unit-tested without a network; the defaults import
         # ccxt/httpx/openai only when a test actually runs.
         self._exchange_client = exchange_client_factory or _make_exchange_client
-        self._openai_client = openai_client_factory or _make_openai_client
+        self._openai_client = openai_client_factory or make_openai_client
 
     def test(self, provider: str, credentials: Mapping[str, str]) -> Outcome:
         try:
@@ -157,8 +157,9 @@ def _make_exchange_client(provider: str, credentials: dict, *, base_url: str | N
     return client
 
 
-def _make_openai_client(*, api_key: str, base_url: str | None, timeout_s: float):
+def make_openai_client(*, api_key: str, base_url: str | None, timeout_s: float):
+    """The official client, imported on first use (~0.3 s). max_retries=0: a key test is one honest attempt within
+    its timeout, and the assistant's rounds must fit its function's time budget (the rules answer when it fails)."""
     from openai import OpenAI
 
-    # max_retries=0: a key test is one honest attempt within the timeout, not three.
     return OpenAI(api_key=api_key, base_url=base_url or None, timeout=timeout_s, max_retries=0)

@@ -4,6 +4,6 @@ Tracing comes from Lambda's active tracing (set in CDK), not the Powertools Trac
 builds a botocore client at import time, ~150 ms of every cold start (measured by `make bench`).
 """
 
-from botfleet.http.app import Admin, Caller, json_response, make_resolver, page_view
+from botfleet.http.app import Admin, Caller, json_response, make_resolver, page_view, request_id, source_ip
 
-__all__ = ["Admin", "Caller", "json_response", "make_resolver", "page_view"]
+__all__ = ["Admin", "Caller", "json_response", "make_resolver", "page_view", "request_id", "source_ip"]

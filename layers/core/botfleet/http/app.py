@@ -171,6 +171,18 @@ def make_resolver() -> APIGatewayRestResolver:
     return app
 
 
+def source_ip(event: Any) -> str:
+    """The address API Gateway saw the request come from (the TCP peer), which the throttles key on. Never
+    X-Forwarded-For: any client can write that header. An event without one is throttled as "unknown"."""
+    identity = (event.raw_event.get("requestContext") or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "")
+
+
+def request_id(event: Any) -> str | None:
+    """API Gateway's id of this request, which the audit log records."""
+    return (event.raw_event.get("requestContext") or {}).get("requestId")
+
+
 def _bearer_token(headers: dict[str, str]) -> str | None:
     header = headers.get("authorization") or headers.get("Authorization") or ""
     scheme, _, token = header.partition(" ")

@@ -68,7 +68,8 @@ class AdminService:
             raise Conflict(f"an admin cannot {action} their own account", code="self_action")
 
     def _close_connections(self, user_id: str) -> int:
-        return self.sessions.close_all(user_id)
+        # None where the function has no @connections endpoint (the assistant uses only the bot overrides).
+        return self.sessions.close_all(user_id) if self.sessions is not None else 0
 
     def reset_password(self, admin: Principal, user_id: str, new_password: str | None, request_id: str | None):
         user = self._user(user_id)
@@ -144,8 +145,8 @@ class AdminService:
         if result is None:
             raise NotFound(f"bot {bot_id} not found")
         bot, saved = result
-        if bot.status == "quarantined" and saved.status == "running" and self.quarantine:
-            self.quarantine.release(bot)  # an admin put it back: its quarantine stops
+        if bot.status == "quarantined" and saved.status != "quarantined" and self.quarantine:
+            self.quarantine.release(bot)  # an admin put it back (or stopped it): its quarantine stops
         before = {key: bot_view(bot)[key] for key in ("status", "pause_reason", "mode", "exchange", "symbol")}
         after = {key: bot_view(saved)[key] for key in before}
         self.audit.record(admin, f"bot.{action}", f"bot:{bot_id}", before, after, request_id)
@@ -158,6 +159,11 @@ class AdminService:
         if action == "resume":
             ledger = bot.ledger.rebase_at_next_mark() if bot.pause_reason in RISK_PAUSE_REASONS else bot.ledger
             return replace(bot, status=next_status(bot, "resume"), pause_reason=None, ledger=ledger, quarantine=None,
+                           updated_at=now)
+        if action == "stop":
+            # Not a REST action: the assistant's fleet-wide emergency stop, for bots that cannot be paused (a
+            # quarantined bot would otherwise be redeployed by its quarantine later).
+            return replace(bot, status=next_status(bot, "stop"), pause_reason="admin", quarantine=None,
                            updated_at=now)
         if action == "restart":
             # Back to running from any state, breakers re-based, resting orders kept with their reservations.

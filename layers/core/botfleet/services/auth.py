@@ -93,6 +93,22 @@ class AuthService:
             email = normalize_email(email)
         except Unprocessable:
             raise Unauthorized("email or password is wrong", code="invalid_credentials") from None
+        user = self._check_password(email, password, source_ip)
+        if user.get("blocked"):
+            raise Forbidden("this account is blocked", code="account_blocked")
+        return user, self.tokens.issue(user, self.clock.now())
+
+    def confirm_password(self, principal: Principal, password: str, source_ip: str | None = None) -> None:
+        """A signed-in user re-enters their password (the assistant's `show admin`). Wrong: 403, counted by the
+        same throttle as logins, so a stolen token is no faster an oracle for the password than the login form."""
+        try:
+            self._check_password(principal.email, password, source_ip)
+        except Unauthorized:
+            raise Forbidden("the password is wrong", code="wrong_password") from None
+
+    def _check_password(self, email: str, password: str, source_ip: str | None) -> dict:
+        """The account behind `email` if `password` is its password; every attempt goes through the throttle
+        first (429 while it says wait), and a success forgives what this attempt counted."""
         address = address_key(source_ip)
         keys = {PAIR: pair_key(address, email), ADDRESS: address, ACCOUNT: email}
         now = self._now()
@@ -104,9 +120,7 @@ class AuthService:
         for scope in scopes:
             if scope != PAIR:
                 self.throttles.give_back(scope, keys[scope])
-        if user.get("blocked"):
-            raise Forbidden("this account is blocked", code="account_blocked")
-        return user, self.tokens.issue(user, self.clock.now())
+        return user
 
     def _claim_attempt(self, keys: dict[str, str], now: float) -> tuple[Counter, tuple[str, ...]]:
         """Count this attempt as a failure in every scope that applies, unless one of them says wait (429, and

@@ -12,11 +12,13 @@ from botfleet.adapters.dynamo.table import from_dynamo
 from botfleet.clock import Clock, iso
 from botfleet.ports import ConnectionPublisher
 from botfleet.services.auth import AuthService, Principal
-from botfleet.views import bot_view, trade_view
+from botfleet.views import assistant_message_view, bot_view, trade_view
 
 log = logging.getLogger(__name__)
 
-TOPICS = ("trades", "bots", "quarantine", "training", "metrics")
+TOPICS = ("trades", "bots", "quarantine", "training", "metrics", "assistant")
+# A conversation with the assistant is its user's alone: not even a fleet-watching admin receives it.
+PRIVATE_TOPICS = frozenset({"assistant"})
 SCOPES = ("own", "fleet")  # fleet: every user's events, admins only
 MAX_MESSAGE_CHARS = 4096  # a subscribe is ~100 characters; API Gateway itself allows 128 KB
 CONNECTION_TTL = timedelta(hours=2)  # API Gateway closes WebSocket connections after 2 h anyway
@@ -121,7 +123,7 @@ class Broadcaster:
             for connection in recipients.values():
                 topics = connection.get("topics") or TOPICS  # not subscribed yet: everything of one's own
                 for topic, message in events:
-                    if topic not in topics:
+                    if topic not in topics or (topic in PRIVATE_TOPICS and connection.get("user_id") != owner):
                         continue
                     if not self.publisher.send(connection["connection_id"], message):
                         self.connections.remove(connection["connection_id"])
@@ -144,6 +146,9 @@ class Broadcaster:
             from botfleet.services.quarantine import event_view
 
             return current["owner_id"], "quarantine", {"type": "quarantine", "data": event_view(current), "ts": ts}
+        if current.get("entity") == "ai_message" and record.get("eventName") == "INSERT":
+            return current["owner_id"], "assistant", {"type": "assistant", "data": assistant_message_view(current),
+                                                      "ts": ts}
         if current.get("entity") == "training_run":
             from botfleet.services.training import run_view
 
