@@ -112,6 +112,7 @@ def test_an_expired_token_is_refused_and_changes_nothing(api, admin_token, monke
     clock = FixedClock()
     clock._now = runtime.clock().now()
     monkeypatch.setattr(runtime.assistant(), "clock", clock)
+    monkeypatch.setattr(runtime.assistant().confirmations, "clock", clock)
     [action] = chat(api, ann, "pause grid-1")["actions"]
     clock.advance(seconds=121)
     status, body = execute(api, ann, action)

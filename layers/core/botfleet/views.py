@@ -80,6 +80,14 @@ def event_view(item: dict[str, Any]) -> dict[str, Any]:
     return {key: _plain(item.get(key)) for key in EVENT_FIELDS if item.get(key) is not None}
 
 
+def bot_summary_view(bot: Bot) -> dict[str, Any]:
+    """A bot in a few fields, as the assistant shows and previews it."""
+    view = bot_view(bot)
+    return {key: view[key] for key in ("id", "name", "exchange", "symbol", "mode", "status", "pause_reason",
+                                       "position", "cash", "realized_pnl", "quote_currency")} | {
+        "open_orders": len(view["open_orders"])}
+
+
 AI_MESSAGE_FIELDS = ("id", "role", "text", "actions", "note", "source", "ts")
 
 

@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from botfleet.clock import Clock, iso
 from botfleet.domain import assistant as ai
 from botfleet.domain.text import clean_text
-from botfleet.errors import BotfleetError, Conflict, Forbidden, Gone, NotFound, RateLimited, Unprocessable
+from botfleet.errors import BotfleetError, NotFound, RateLimited
 from botfleet.ids import new_id
 from botfleet.ports import AssistantModel, AssistantStore, BotRepository
+from botfleet.services.assistant_actions import ADMIN_TOOLS, Confirmations, stop_preview, whole_fleet
 from botfleet.services.auth import Principal
-from botfleet.views import assistant_action_view, assistant_message_view, bot_view, trade_view
+from botfleet.views import assistant_message_view, bot_summary_view, trade_view
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,6 @@ PROPOSALS_PER_TURN = 3  # a model that keeps proposing is cut off: each proposal
 CONTEXT_MESSAGES = 10  # earlier messages the model sees
 MAX_REPLY_CHARS = 4000
 LISTED_BOTS = 20  # bots named in one plain-text answer; the rest are counted
-ADMIN_TOOLS = tuple(tool.name for tool in ai.TOOLS if tool.admin)
 
 
 @dataclass
@@ -64,18 +64,25 @@ class AssistantService:
         self.store = store
         self.bots = bots
         self.clock = clock
-        self.bot_service = bot_service  # pause/resume/stop a caller's bot: the same code as the REST routes
-        self.admin = admin  # the fleet-wide stop: the admin override, audited per bot
+        self.bot_service = bot_service
         self.capital = capital
         self.quarantine = quarantine
         self.training = training
-        self.auth = auth  # re-entered passwords (show admin), throttled like logins
         self.audit = audit
         self.keys = keys  # the caller's openai key (None: no vault here, the rules answer)
         self.model = model
         self.chats_per_minute = chats_per_minute
-        # Never longer than the domain's limit, whatever the configuration says.
-        self.confirmation_seconds = max(1, min(confirmation_seconds, ai.CONFIRMATION_SECONDS))
+        self.confirmations = Confirmations(store, bots, clock, bot_service=bot_service, admin=admin, auth=auth,
+                                           audit=audit, confirmation_seconds=confirmation_seconds)
+
+    # --- confirmation (services/assistant_actions.py) ---------------------------------------------------------------
+
+    def execute(self, principal: Principal, action_id: str, token: str, password: str | None = None,
+                request_id: str | None = None, source_ip: str | None = None) -> dict[str, Any]:
+        return self.confirmations.execute(principal, action_id, token, password, request_id, source_ip)
+
+    def cancel(self, principal: Principal, action_id: str, request_id: str | None = None) -> dict[str, Any]:
+        return self.confirmations.cancel(principal, action_id, request_id)
 
     # --- the conversation ----------------------------------------------------------------------------------------
 
@@ -83,7 +90,7 @@ class AssistantService:
         now = self.clock.now()
         text = clean_text(message, "message", max_length=ai.MAX_MESSAGE_CHARS, multiline=True)
         self._throttle(principal, now)
-        self._expire_stale(principal, now, request_id)
+        self.confirmations.expire_stale(principal, now, request_id)
         turn = _Turn(principal, request_id, now, self.store.memory(principal.user_id))
         turn_id = new_id("msg")
         earlier = self._recent(principal)
@@ -112,9 +119,7 @@ class AssistantService:
         """Erase the conversation and the memory. Pending proposals are cancelled (a forgotten conversation
         must not leave a live confirmation behind); proposals themselves stay for the audit trail's sake
         and expire with the table's TTL."""
-        for proposal in self.store.pending_proposals(principal.user_id):
-            if self.store.transition(principal.user_id, proposal["id"], to="cancelled"):
-                self._audit(principal, "ai.action.cancelled", proposal, request_id, {"why": "history erased"})
+        self.confirmations.cancel_pending(principal, request_id, "history erased")
         erased = self.store.forget(principal.user_id)
         self.audit.record(principal, "ai.memory.erased", f"user:{principal.user_id}", None,
                           {"messages": erased}, request_id)
@@ -176,7 +181,7 @@ class AssistantService:
         """A tool call, run as the caller. Reads return the caller's data; actions only propose."""
         bot = str(call.arguments.get("bot", ""))[:100]
         reads = {
-            "list_bots": lambda: {"bots": [_bot_summary(bot) for bot in self._bots(turn)]},
+            "list_bots": lambda: {"bots": [bot_summary_view(bot) for bot in self._bots(turn)]},
             "portfolio": lambda: self.capital.portfolio(turn.principal),
             "recent_trades": lambda: {"trades": self._trades(turn)},
             "quarantine_status": lambda: self._quarantine_of(turn, bot),
@@ -234,7 +239,7 @@ class AssistantService:
         lines = [f"You have {len(bots)} bot{'s' if len(bots) != 1 else ''}: "
                  + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) + "."]
         for bot in bots[:LISTED_BOTS]:
-            view = _bot_summary(bot)
+            view = bot_summary_view(bot)
             why = f" ({view['pause_reason']})" if view["pause_reason"] else ""
             lines.append(f"- {view['name']} [{view['id']}]: {view['exchange']} {view['symbol']} {view['mode']}, "
                          f"{view['status']}{why}, realized P&L {view['realized_pnl']} {view['quote_currency']}")
@@ -266,7 +271,7 @@ class AssistantService:
     def _quarantine_of(self, turn: _Turn, reference: str) -> dict[str, Any]:
         bot = self._one_bot(turn, reference)
         row = next((row for row in self.quarantine.status(turn.principal) if row["bot_id"] == bot.id), None)
-        return {"bot": _bot_summary(bot), "quarantine": row}
+        return {"bot": bot_summary_view(bot), "quarantine": row}
 
     def _quarantine_text(self, turn: _Turn, reference: str) -> str:
         try:
@@ -303,7 +308,7 @@ class AssistantService:
     def _fleet_status(self) -> dict[str, Any]:
         by_status: dict[str, int] = {}
         by_exchange: dict[str, int] = {}
-        for bot in self._fleet():
+        for bot in whole_fleet(self.bots):
             by_status[bot.status] = by_status.get(bot.status, 0) + 1
             by_exchange[bot.exchange] = by_exchange.get(bot.exchange, 0) + 1
         return {"bots": sum(by_status.values()), "by_status": by_status, "by_exchange": by_exchange}
@@ -342,7 +347,7 @@ class AssistantService:
         allowed = {"pause": ("running",), "resume": ("paused", "quarantined")}[action]
         if bot.status not in allowed:
             return f"{bot.name} is {bot.status}, so it cannot be {action}d now.", None
-        view = _bot_summary(bot)
+        view = bot_summary_view(bot)
         preview = {"bots": [{**view, "will": action}]}
         if action == "resume" and bot.status == "quarantined":
             preview["note"] = "resuming ends its quarantine early"
@@ -351,7 +356,7 @@ class AssistantService:
         return f"{description}? Confirm to go ahead.", proposal
 
     def _propose_emergency_stop(self, turn: _Turn) -> tuple[str, dict[str, Any] | None]:
-        preview = _stop_preview(self._bots(turn))
+        preview = stop_preview(self._bots(turn))
         if not preview["bots"]:
             return "None of your bots is running or quarantined: there is nothing to stop.", None
         description = (f"Emergency stop: pause {preview['pause']} running bot(s) and stop {preview['stop']} "
@@ -365,7 +370,7 @@ class AssistantService:
                     + " To stop your own bots, say \"emergency stop\"."), None
         if not turn.admin_unlocked:
             return "The fleet tools are locked. Say \"show admin\" and confirm with your password first.", None
-        preview = _stop_preview(self._fleet(), owners=True)
+        preview = stop_preview(whole_fleet(self.bots), owners=True)
         if not preview["bots"]:
             return "No bot in the fleet is running or quarantined: there is nothing to stop.", None
         description = (f"Fleet emergency stop: pause {preview['pause']} running and stop {preview['stop']} "
@@ -384,19 +389,9 @@ class AssistantService:
 
     def _propose(self, turn: _Turn, action_type: str, target: dict[str, Any], description: str,
                  preview: dict[str, Any], *, needs_password: bool = False) -> dict[str, Any]:
-        user_id = turn.principal.user_id
-        action_id = new_id("act")
-        token = ai.new_confirmation_token()
-        digest = ai.action_digest(user_id, action_id, action_type, target)
-        valid_until = int(turn.now.timestamp()) + self.confirmation_seconds
-        item = {"id": action_id, "type": action_type, "target": target, "description": description,
-                "preview": preview, "status": "pending", "needs_password": needs_password,
-                "token_hash": ai.token_hash(token, digest), "valid_until": valid_until,
-                "created_at": iso(turn.now), "proposed_by": turn.source, "request_id": turn.request_id}
-        self.store.add_proposal(user_id, item, valid_until)
-        self._audit(turn.principal, "ai.action.proposed", item, turn.request_id,
-                    {"description": description, "proposed_by": turn.source})
-        action = {**assistant_action_view(item), "confirmation_token": token}
+        action = self.confirmations.propose(turn.principal, turn.now, action_type=action_type, target=target,
+                                            description=description, preview=preview, proposed_by=turn.source,
+                                            request_id=turn.request_id, needs_password=needs_password)
         turn.actions.append(action)
         return action
 
@@ -404,150 +399,6 @@ class AssistantService:
         self.audit.record(turn.principal, "ai.refused", f"user:{turn.principal.user_id}", None,
                           {"asked_for": what, "why": "admin role required"}, turn.request_id)
         return "Sorry, that is for admins only: your account cannot use the admin tools."
-
-    # --- confirmation -----------------------------------------------------------------------------------------------
-
-    def execute(self, principal: Principal, action_id: str, token: str, password: str | None = None,
-                request_id: str | None = None, source_ip: str | None = None) -> dict[str, Any]:
-        user_id = principal.user_id
-        proposal = self.store.proposal(user_id, action_id)
-        if proposal is None:  # unknown, or someone else's: their proposals live in their own partition
-            self.audit.record(principal, "ai.action.refused", f"ai_action:{action_id}", None,
-                              {"why": "unknown action (or another user's)"}, request_id)
-            raise NotFound(f"action {action_id} not found", code="action_not_found")
-        self._check_pending(principal, proposal, request_id)
-        digest = ai.action_digest(user_id, proposal["id"], proposal["type"], proposal["target"])
-        if not ai.token_matches(token, digest, proposal["token_hash"]):
-            self._audit(principal, "ai.action.refused", proposal, request_id, {"why": "wrong confirmation token"})
-            raise Forbidden("the confirmation token does not match this action", code="invalid_confirmation")
-        self._check_may_run(principal, proposal, password, request_id, source_ip)
-        now = int(self.clock.now().timestamp())
-        if not self.store.transition(user_id, action_id, to="executing", token_hash=proposal["token_hash"],
-                                     valid_after_epoch=now):
-            # Someone else confirmed it first (or it lapsed this instant): tell which, change nothing.
-            self._check_pending(principal, self.store.proposal(user_id, action_id) or proposal, request_id)
-            raise Conflict("this action was confirmed already", code="action_used")
-        self._audit(principal, "ai.action.confirmed", proposal, request_id, None)
-        try:
-            result = self._run(principal, proposal, request_id)
-        except BotfleetError as exc:
-            self.store.transition(user_id, action_id, expect="executing", to="failed",
-                                  result={"error": {"code": exc.code, "message": exc.message}})
-            self._audit(principal, "ai.action.failed", proposal, request_id, {"error": exc.message})
-            self._say(principal, f"{proposal['description']}: not done ({exc.message}).", proposal, "failed")
-            raise
-        self.store.transition(user_id, action_id, expect="executing", to="done", result=result)
-        self._audit(principal, "ai.action.executed", proposal, request_id, result)
-        self._say(principal, f"Done: {_outcome(proposal, result)}", proposal, "done")
-        return {"action_id": action_id, "type": proposal["type"], "status": "done", "result": result}
-
-    def cancel(self, principal: Principal, action_id: str, request_id: str | None = None) -> dict[str, Any]:
-        proposal = self.store.proposal(principal.user_id, action_id)
-        if proposal is None:
-            raise NotFound(f"action {action_id} not found", code="action_not_found")
-        self._check_pending(principal, proposal, request_id)
-        if not self.store.transition(principal.user_id, action_id, to="cancelled"):
-            self._check_pending(principal, self.store.proposal(principal.user_id, action_id) or proposal,
-                                request_id)
-            raise Conflict("this action changed meanwhile; look again", code="action_used")
-        self._audit(principal, "ai.action.cancelled", proposal, request_id, None)
-        self._say(principal, f"Cancelled: {proposal['description']}.", proposal, "cancelled")
-        return {"action_id": action_id, "status": "cancelled"}
-
-    def _check_pending(self, principal: Principal, proposal: dict[str, Any], request_id: str | None) -> None:
-        """409 for a proposal already used or cancelled, 410 for an expired one (recorded as expired the first
-        time anyone notices); each refusal audited."""
-        status = proposal.get("status")
-        now = int(self.clock.now().timestamp())
-        if status == "pending" and int(proposal["valid_until"]) <= now:
-            if self.store.transition(principal.user_id, proposal["id"], to="expired"):
-                self._audit(principal, "ai.action.expired", proposal, request_id, None)
-            status = "expired"
-        if status == "pending":
-            return
-        if status == "expired":
-            self._audit(principal, "ai.action.refused", proposal, request_id, {"why": "expired"})
-            raise Gone("this confirmation has expired; ask again", code="action_expired")
-        why = "cancelled" if status == "cancelled" else "already used"
-        self._audit(principal, "ai.action.refused", proposal, request_id, {"why": why})
-        raise Conflict(f"this action was {'cancelled' if status == 'cancelled' else 'confirmed already'}",
-                       code="action_cancelled" if status == "cancelled" else "action_used")
-
-    def _check_may_run(self, principal: Principal, proposal: dict[str, Any], password: str | None,
-                       request_id: str | None, source_ip: str | None) -> None:
-        """The role is checked again at confirmation: a role can change in two minutes."""
-        if proposal["type"] in ("show_admin", "fleet_emergency_stop") and not principal.is_admin:
-            self._audit(principal, "ai.action.refused", proposal, request_id, {"why": "admin role required"})
-            raise Forbidden("this needs the admin role", code="admin_required")
-        if proposal["type"] == "fleet_emergency_stop":
-            memory = self.store.memory(principal.user_id)
-            until = memory.get("admin_unlocked_until")
-            if until is None or int(until) <= self.clock.now().timestamp():
-                self._audit(principal, "ai.action.refused", proposal, request_id, {"why": "admin tools locked"})
-                raise Forbidden("the admin tools are locked; say \"show admin\" again", code="admin_locked")
-        if proposal["type"] == "show_admin":
-            if not password:
-                raise Unprocessable("password", "is required to show admin", code="password_required")
-            try:
-                self.auth.confirm_password(principal, password, source_ip)
-            except BotfleetError:  # wrong (403) or throttled (429): refused either way, and on the record
-                self._audit(principal, "ai.action.refused", proposal, request_id, {"why": "password not accepted"})
-                raise
-
-    def _run(self, principal: Principal, proposal: dict[str, Any], request_id: str | None) -> dict[str, Any]:
-        """The server's own code for each action type; nothing here comes from a model."""
-        kind, target = proposal["type"], proposal["target"]
-        if kind in ("pause_bot", "resume_bot"):
-            bot = self.bot_service.lifecycle(principal, target["bot_id"], kind.removesuffix("_bot"))
-            return {"bot": {"id": bot.id, "name": bot.name, "status": bot.status}}
-        if kind == "emergency_stop":
-            return self._stop(self.bots.all_of_owner(principal.user_id),
-                              lambda bot, action: self.bot_service.lifecycle(principal, bot.id, action))
-        if kind == "fleet_emergency_stop":
-            return self._stop(self._fleet(),
-                              lambda bot, action: self.admin.bot_action(principal, bot.id, action, {}, request_id))
-        if kind == "show_admin":
-            until = self.clock.now() + timedelta(seconds=ai.ADMIN_UNLOCK_SECONDS)
-            memory = self.store.memory(principal.user_id)
-            self.store.save_memory(principal.user_id, {**memory, "admin_unlocked_until": int(until.timestamp())})
-            return {"admin_tools": list(ADMIN_TOOLS), "unlocked_until": iso(until)}
-        raise NotFound(f"unknown action type {kind}")
-
-    @staticmethod
-    def _stop(bots: list[Any], act) -> dict[str, Any]:
-        """Pause every running bot and stop every quarantined one (its quarantine would redeploy it); one bot
-        that cannot be changed is reported and the rest still stop."""
-        paused, stopped, failed = [], [], []
-        for bot in bots:
-            action = {"running": "pause", "quarantined": "stop"}.get(bot.status)
-            if action is None:
-                continue
-            try:
-                act(bot, action)
-            except BotfleetError as exc:
-                failed.append({"id": bot.id, "name": bot.name, "error": exc.message})
-                continue
-            (paused if action == "pause" else stopped).append({"id": bot.id, "name": bot.name})
-        return {"paused": paused, "stopped": stopped, "failed": failed}
-
-    def _say(self, principal: Principal, text: str, proposal: dict[str, Any], status: str) -> None:
-        """An action's outcome joins the conversation (and so reaches the dashboard live)."""
-        now = self.clock.now()
-        self._append(principal, {"id": f"{new_id('msg')}-0", "role": "assistant", "text": text, "source": "action",
-                                 "actions": [{"id": proposal["id"], "type": proposal["type"], "status": status}],
-                                 "ts": iso(now)})
-
-    def _expire_stale(self, principal: Principal, now: datetime, request_id: str | None) -> None:
-        """Proposals nobody answered in time: recorded as expired (and audited) once."""
-        for proposal in self.store.pending_proposals(principal.user_id):
-            if int(proposal["valid_until"]) <= now.timestamp() and self.store.transition(
-                    principal.user_id, proposal["id"], to="expired"):
-                self._audit(principal, "ai.action.expired", proposal, request_id, None)
-
-    def _audit(self, principal: Principal, action: str, proposal: dict[str, Any], request_id: str | None,
-               details: dict[str, Any] | None) -> None:
-        after = {"type": proposal["type"], "target": proposal["target"], **(details or {})}
-        self.audit.record(principal, action, f"ai_action:{proposal['id']}", None, after, request_id)
 
     # --- the caller's bots ------------------------------------------------------------------------------------------
 
@@ -567,45 +418,3 @@ class AssistantService:
             raise NotFound(f"{len(matches)} of your bots are called {reference!r}; use its id: "
                            + ", ".join(bot.id for bot in matches))
         return matches[0]
-
-    def _fleet(self) -> list[Any]:
-        bots, cursor = [], None
-        while True:
-            page, cursor = self.bots.list_all(200, cursor)
-            bots += page
-            if not cursor:
-                return bots
-
-
-def _bot_summary(bot: Any) -> dict[str, Any]:
-    view = bot_view(bot)
-    return {key: view[key] for key in ("id", "name", "exchange", "symbol", "mode", "status", "pause_reason",
-                                       "position", "cash", "realized_pnl", "quote_currency")} | {
-        "open_orders": len(view["open_orders"])}
-
-
-def _stop_preview(bots: list[Any], *, owners: bool = False) -> dict[str, Any]:
-    """Exactly what a stop would touch now: each bot, what happens to it, its position and open orders."""
-    touched = []
-    for bot in bots:
-        will = {"running": "pause", "quarantined": "stop"}.get(bot.status)
-        if will:
-            touched.append({**_bot_summary(bot), "will": will} | ({"owner_id": bot.owner_id} if owners else {}))
-    preview = {"bots": touched, "pause": sum(b["will"] == "pause" for b in touched),
-               "stop": sum(b["will"] == "stop" for b in touched),
-               "untouched": len(bots) - len(touched)}
-    if owners:
-        preview["owners"] = len({b["owner_id"] for b in touched})
-    return preview
-
-
-def _outcome(proposal: dict[str, Any], result: dict[str, Any]) -> str:
-    if "bot" in result:
-        return f"{result['bot']['name']} is {result['bot']['status']}."
-    if "paused" in result:
-        failed = f", {len(result['failed'])} could not be changed" if result["failed"] else ""
-        return f"paused {len(result['paused'])} and stopped {len(result['stopped'])} bot(s){failed}."
-    if "unlocked_until" in result:
-        return f"the admin tools are unlocked until {result['unlocked_until']}."
-    return proposal["description"]
-
