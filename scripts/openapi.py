@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -25,7 +26,14 @@ ERROR_SCHEMA = {
 }
 
 
+# Handlers validate their settings at import (botfleet.settings); the schema needs none of the values.
+STAND_IN_ENV = {"TABLE_NAME": "openapi", "JWT_SECRET_ARN": "openapi", "TICK_SHARDS": "1", "KEYS_KMS_KEY_ID": "openapi",
+                "TRAINING_STATE_MACHINE_ARN": "openapi"}
+
+
 def _load(name: str):
+    for key, value in STAND_IN_ENV.items():
+        os.environ.setdefault(key, value)
     spec = importlib.util.spec_from_file_location(f"openapi_{name}", ROOT / "functions" / name / "handler.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # pydantic resolves the models' postponed annotations through it

@@ -18,6 +18,7 @@ from botfleet.domain.assistant import MAX_MESSAGE_CHARS
 from botfleet.http import Caller, json_response, make_resolver, request_id, source_ip
 from botfleet.http.fields import Identifier
 
+runtime.configure("assistant")  # a missing or wrong setting fails the cold start, naming it
 logger, metrics = Logger(), Metrics()
 app = make_resolver()
 Limit = Annotated[int, Query(ge=1, le=200)]

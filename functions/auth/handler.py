@@ -14,6 +14,7 @@ from botfleet.http import Caller, json_response, make_resolver, source_ip
 from botfleet.http.fields import text
 from botfleet.views import user_view
 
+runtime.configure("auth")  # a missing or wrong setting fails the cold start, naming it
 logger, metrics = Logger(), Metrics()
 app = make_resolver()
 

@@ -17,6 +17,7 @@ from botfleet.http import Caller, json_response, make_resolver, page_view
 from botfleet.http.fields import Identifier, amount, text, whole
 from botfleet.views import bot_view, event_view, trade_view
 
+runtime.configure("bots")  # a missing or wrong setting fails the cold start, naming it
 logger, metrics = Logger(), Metrics()
 app = make_resolver()
 

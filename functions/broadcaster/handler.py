@@ -6,6 +6,7 @@ from aws_lambda_powertools import Logger, Metrics
 
 from botfleet import runtime
 
+runtime.configure("broadcaster")  # a missing or wrong setting fails the cold start, naming it
 logger, metrics = Logger(), Metrics()
 
 

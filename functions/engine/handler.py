@@ -9,6 +9,7 @@ from aws_lambda_powertools import Logger, Metrics
 from botfleet import runtime
 from botfleet.clock import parse_iso
 
+runtime.configure("engine")  # a missing or wrong setting fails the cold start, naming it
 logger, metrics = Logger(), Metrics()
 
 

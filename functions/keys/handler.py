@@ -13,9 +13,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from botfleet import runtime
 from botfleet.http import Caller, json_response, make_resolver, page_view
-from botfleet.services.keys import keys_service
 
+runtime.configure("keys")  # a missing or wrong setting fails the cold start, naming it
 logger, metrics = Logger(), Metrics()
 app = make_resolver()
 
@@ -48,13 +49,13 @@ class KeyTestBody(CredentialsBody):
 @app.get("/api/keys")
 def list_keys(caller: Caller):
     """Every provider: `{provider, configured, masked_key, updated_at, last_test, required_fields}`."""
-    return page_view(keys_service().list(caller.user_id), None)
+    return page_view(runtime.keys_service().list(caller.user_id), None)
 
 
 @app.post("/api/keys/test")
 def test_key(caller: Caller, body: Annotated[KeyTestBody, Body()]):
     """Calls the provider for real (short timeout); a rejecting or unreachable provider is `ok: false`."""
-    result = keys_service().test(caller.user_id, body.provider, body.secrets() or None)
+    result = runtime.keys_service().test(caller.user_id, body.provider, body.secrets() or None)
     metrics.add_metric(name="KeyTests" if result["ok"] else "KeyTestsFailed", unit="Count", value=1)
     return result
 
@@ -62,19 +63,19 @@ def test_key(caller: Caller, body: Annotated[KeyTestBody, Body()]):
 @app.get("/api/keys/<provider>")
 def get_key(caller: Caller, provider: str):
     """The masked record; `configured: false` when no key is saved; 404 for an unknown provider."""
-    return keys_service().get(caller.user_id, provider)
+    return runtime.keys_service().get(caller.user_id, provider)
 
 
 @app.put("/api/keys/<provider>")
 def put_key(caller: Caller, provider: str, body: Annotated[CredentialsBody, Body()]):
-    record = keys_service().put(caller.user_id, provider, body.secrets())
+    record = runtime.keys_service().put(caller.user_id, provider, body.secrets())
     metrics.add_metric(name="KeysSaved", unit="Count", value=1)
     return record
 
 
 @app.delete("/api/keys/<provider>", responses={204: {"description": "key deleted (or there was none)"}})
 def delete_key(caller: Caller, provider: str):
-    keys_service().delete(caller.user_id, provider)
+    runtime.keys_service().delete(caller.user_id, provider)
     return json_response(204)
 
 

@@ -13,6 +13,7 @@ from botfleet.domain.exchanges import EXCHANGES
 from botfleet.domain.providers import PROVIDERS
 from botfleet.http import Caller, json_response, make_resolver
 
+runtime.configure("ops")  # a missing or wrong setting fails the cold start, naming it
 logger = Logger()
 app = make_resolver()
 

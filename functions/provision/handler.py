@@ -12,24 +12,19 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from botfleet import runtime
-from botfleet.domain.exchanges import require_market
+from botfleet.domain.exchanges import EXCHANGE_DESCRIPTORS, require_market
 from botfleet.domain.money import MOVE_PCT, money_str, parse_amount
 from botfleet.errors import BotfleetError
 from botfleet.services.auth import Principal
 
+runtime.configure("provision")  # a missing or wrong setting fails the cold start, naming it
 logger = Logger()
 
-DEMO_BOTS = (
-    {"name": "Luno BTC trend", "exchange": "luno", "symbol": "BTC/ZAR", "params": {"fast": 2, "slow": 5},
-     "capital": "50000"},
-    {"name": "Binance BTC trend", "exchange": "binance", "symbol": "BTC/USDT", "params": {"fast": 3, "slow": 8},
-     "capital": "2500"},
-    {"name": "KuCoin ETH trend", "exchange": "kucoin", "symbol": "ETH/USDT", "params": {"fast": 2, "slow": 6},
-     "capital": "2000"},
-    {"name": "VALR BTC swing", "exchange": "valr", "symbol": "BTC/ZAR", "params": {"fast": 3, "slow": 10},
-     "capital": "40000"},
-    {"name": "OVEX USDT/ZAR", "exchange": "ovex", "symbol": "USDT/ZAR", "params": {"fast": 2, "slow": 5},
-     "capital": "20000"},
+# One paper bot per exchange, each as its descriptor describes it: a new exchange joins the demo by itself.
+DEMO_BOTS = tuple(
+    {"name": descriptor.demo.name, "exchange": exchange_id, "symbol": descriptor.demo.symbol,
+     "params": dict(descriptor.demo.params), "capital": descriptor.demo.capital}
+    for exchange_id, descriptor in EXCHANGE_DESCRIPTORS.items()
 )
 
 

@@ -14,6 +14,7 @@ from botfleet import runtime
 from botfleet.http import Admin, Caller, make_resolver, page_view
 from botfleet.http.fields import whole
 
+runtime.configure("quarantine")  # a missing or wrong setting fails the cold start, naming it
 logger = Logger()
 app = make_resolver()
 

@@ -11,6 +11,7 @@ from botfleet.adapters.invoker import LambdaEngineInvoker
 from botfleet.clock import iso, parse_iso
 from botfleet.services.trading import fan_out
 
+runtime.configure("tick")  # a missing or wrong setting fails the cold start, naming it
 logger, metrics = Logger(), Metrics()
 
 

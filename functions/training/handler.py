@@ -15,6 +15,7 @@ from botfleet.http import Caller, json_response, make_resolver, page_view
 from botfleet.http.fields import Identifier, whole
 from botfleet.views import bot_view
 
+runtime.configure("training")  # a missing or wrong setting fails the cold start, naming it
 logger, metrics = Logger(), Metrics()
 app = make_resolver()
 

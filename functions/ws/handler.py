@@ -7,6 +7,7 @@ from aws_lambda_powertools import Logger
 from botfleet import runtime
 from botfleet.errors import BotfleetError
 
+runtime.configure("ws")  # a missing or wrong setting fails the cold start, naming it
 logger = Logger()
 
 

@@ -7,10 +7,9 @@ from aws_cdk import Duration
 from constructs import Construct
 
 from botfleet_infra.api import ApiConstruct
-from botfleet_infra.data import DataConstruct, TableAccess
+from botfleet_infra.data import DataConstruct
 from botfleet_infra.functions import FunctionFactory, FunctionSpec
 from botfleet_infra.realtime import RealtimeConstruct
-from botfleet_infra.settings import TICK_SHARDS
 
 
 class AdminConstruct(Construct):
@@ -26,11 +25,10 @@ class AdminConstruct(Construct):
                 # Password resets hash with argon2id, which wants memory (and CPU, which scales with it).
                 memory_mb=512,
                 timeout=Duration.seconds(30),
-                environment={"TICK_SHARDS": str(TICK_SHARDS)},
             ),
         )
         # Users, bots, audit entries (append-only by code), account deletion: read/write.
-        data.connect_table(self.admin, TableAccess.READ_WRITE)
+        data.connect_bot_writer(self.admin)
         data.connect_jwt_secret(self.admin)
         # Block and force-logout close the user's open WebSocket connections.
         realtime.grant_connections(self.admin)

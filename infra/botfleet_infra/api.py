@@ -10,7 +10,7 @@ from constructs import Construct
 from botfleet_infra import nag
 from botfleet_infra.data import DataConstruct, TableAccess
 from botfleet_infra.functions import BotfleetFunction, FunctionFactory, FunctionSpec
-from botfleet_infra.settings import API_STAGE_NAME, TICK_SHARDS, BuildSettings
+from botfleet_infra.settings import API_STAGE_NAME, BuildSettings
 
 #: The dashboard is a static site on another origin (CloudFront in AWS, the local cloud locally) and API
 #: clients send a bearer token, not cookies, so any origin may call the API: allowing all origins exposes
@@ -71,7 +71,6 @@ class ApiConstruct(Construct):
                 description="REST /api/bots, /api/trades, /api/capital, /api/portfolio, /api/strategies",
                 memory_mb=512,
                 timeout=Duration.seconds(15),
-                environment={"TICK_SHARDS": str(TICK_SHARDS)},
             ),
         )
         self.ops = functions.create(
@@ -89,7 +88,7 @@ class ApiConstruct(Construct):
         # auth: users, credentials, token versions (logout bumps them), throttle counters: read/write.
         data.connect_table(self.auth, TableAccess.READ_WRITE)
         # bots: bots, trades, capital: read/write.
-        data.connect_table(self.bots, TableAccess.READ_WRITE)
+        data.connect_bot_writer(self.bots)
         # ops: the health self-test and the metrics only read; it can change nothing.
         data.connect_table(self.ops, TableAccess.READ_ONLY)
         # All three verify bearer tokens themselves (see the APIG4 acknowledgment below); auth also signs them.

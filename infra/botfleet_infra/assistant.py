@@ -12,9 +12,9 @@ from aws_cdk import Duration
 from constructs import Construct
 
 from botfleet_infra.api import ApiConstruct
-from botfleet_infra.data import DataConstruct, TableAccess
+from botfleet_infra.data import DataConstruct
 from botfleet_infra.functions import FunctionFactory, FunctionSpec
-from botfleet_infra.settings import TICK_SHARDS, BuildSettings
+from botfleet_infra.settings import BuildSettings
 
 
 class AssistantConstruct(Construct):
@@ -31,10 +31,9 @@ class AssistantConstruct(Construct):
                 memory_mb=512,
                 # Up to three model rounds of at most 7 s each, inside API Gateway's 29 s integration limit.
                 timeout=Duration.seconds(28),
-                environment={"TICK_SHARDS": str(TICK_SHARDS),
-                             "ASSISTANT_CONFIRMATION_SECONDS": str(settings.assistant_confirmation_seconds)},
+                environment={"ASSISTANT_CONFIRMATION_SECONDS": str(settings.assistant_confirmation_seconds)},
             ),
         )
-        data.connect_table(self.assistant, TableAccess.READ_WRITE)
+        data.connect_bot_writer(self.assistant)
         data.connect_jwt_secret(self.assistant)
         api.route_tree(api.api_resource.add_resource("ai"), self.assistant)

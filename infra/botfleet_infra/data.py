@@ -15,7 +15,7 @@ from constructs import Construct
 
 from botfleet_infra import nag
 from botfleet_infra.functions import BotfleetFunction
-from botfleet_infra.settings import BuildSettings
+from botfleet_infra.settings import TICK_SHARDS, BuildSettings
 
 GSI_NAMES = ("gsi1", "gsi2")
 
@@ -105,6 +105,13 @@ class DataConstruct(Construct):
             f"Queries on the table's GSIs ({', '.join(GSI_NAMES)}), which are all this wildcard can match.",
             nag.getatt_arn_finding(self.table, "/index/*"),
         )
+
+    def connect_bot_writer(self, target: BotfleetFunction) -> None:
+        """`target` writes bots: read/write access, and the one shard count every writer and the tick share
+        (TICK_SHARDS). A writer with another count (or none) would put running bots into shards no tick reads;
+        the function's settings model refuses to start without it (botfleet.settings)."""
+        self.connect_table(target, TableAccess.READ_WRITE)
+        target.add_environment("TICK_SHARDS", str(TICK_SHARDS))
 
     def connect_jwt_secret(self, target: BotfleetFunction) -> None:
         """Give `target` the JWT signing key's ARN (JWT_SECRET_ARN) and read access to it, nothing more."""

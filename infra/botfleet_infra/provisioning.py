@@ -9,7 +9,7 @@ from __future__ import annotations
 from aws_cdk import Duration
 from constructs import Construct
 
-from botfleet_infra.data import DataConstruct, TableAccess
+from botfleet_infra.data import DataConstruct
 from botfleet_infra.functions import FunctionFactory, FunctionSpec
 from botfleet_infra.settings import BuildSettings
 
@@ -38,6 +38,6 @@ class ProvisioningConstruct(Construct):
             ),
         )
         # Creates users, bots and market state: read/write.
-        data.connect_table(self.provision, TableAccess.READ_WRITE)
+        data.connect_bot_writer(self.provision)
         # Hashes the admin's password and may issue tokens for the demo user.
         data.connect_jwt_secret(self.provision)

@@ -28,7 +28,7 @@ class QuarantineConstruct(Construct):
             memory_mb=1769,  # one vCPU for the retrain's numpy backtests
             timeout=Duration.minutes(5),
         ))
-        data.connect_table(self.worker, TableAccess.READ_WRITE)
+        data.connect_bot_writer(self.worker)  # redeploys and regenerates bots
 
         ids = {"owner_id.$": "$.owner_id", "bot_id.$": "$.bot_id", "pause_number.$": "$.pause_number"}
 

@@ -8,6 +8,7 @@ from constructs import Construct
 from botfleet_infra.admin import AdminConstruct
 from botfleet_infra.api import ApiConstruct
 from botfleet_infra.assistant import AssistantConstruct
+from botfleet_infra.catalogue import ENGINE_SECRET_PROVIDERS
 from botfleet_infra.data import DataConstruct
 from botfleet_infra.functions import FunctionFactory
 from botfleet_infra.provisioning import ProvisioningConstruct
@@ -55,8 +56,7 @@ class BotfleetStack(Stack):
         self.vault = VaultConstruct(self, "Vault", settings=settings, functions=functions, data=self.data,
                                     api=self.api)
         # Live orders are signed with the owner's keys: the engine opens them (per user and provider only).
-        self.vault.allow_secrets(self.trading.engine, seal=False,
-                                 providers=["luno", "binance", "kucoin", "valr", "ovex"])
+        self.vault.allow_secrets(self.trading.engine, seal=False, providers=list(ENGINE_SECRET_PROVIDERS))
         # Creating a live bot or switching one to live needs to know a key exists, not what it is.
         self.vault.know_configured_keys(self.api.bots)
         self.vault.know_configured_keys(self.admin.admin)

@@ -8,7 +8,7 @@ from aws_cdk import aws_events_targets as targets
 from constructs import Construct
 
 from botfleet_infra import nag
-from botfleet_infra.data import DataConstruct, TableAccess
+from botfleet_infra.data import DataConstruct
 from botfleet_infra.functions import FunctionFactory, FunctionSpec
 from botfleet_infra.settings import TICK_SHARDS, BuildSettings
 
@@ -37,14 +37,13 @@ class TradingConstruct(Construct):
                 memory_mb=1024,
                 # Must finish well inside the one-minute tick period.
                 timeout=Duration.seconds(50),
-                environment={"TICK_SHARDS": str(TICK_SHARDS)},
             ),
         )
         # Async invocations by tick: a failed shard run is retried (runs are idempotent per (bot, tick))
         # but never after the next tick has started. No reserved concurrency: shards run in parallel.
         self.engine.function.configure_async_invoke(retry_attempts=2, max_event_age=TICK_PERIOD)
         # engine reads bots and market state and writes fills, trades and balances: read/write.
-        data.connect_table(self.engine, TableAccess.READ_WRITE)
+        data.connect_bot_writer(self.engine)
 
         self.tick = functions.create(
             self,

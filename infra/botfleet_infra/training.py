@@ -59,7 +59,7 @@ class TrainingConstruct(Construct):
             timeout=Duration.seconds(15),
             environment={"TRAINING_STATE_MACHINE_ARN": self.state_machine.state_machine_arn},
         ))
-        data.connect_table(self.api_function, TableAccess.READ_WRITE)
+        data.connect_bot_writer(self.api_function)  # applying a trained model writes the bot
         data.connect_jwt_secret(self.api_function)
         self.state_machine.grant_start_execution(self.api_function.function)
         self.state_machine.grant_execution(self.api_function.function, "states:StopExecution")

@@ -31,7 +31,10 @@ def _env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1", AWS_ACCESS_KEY_ID="x",
                AWS_SECRET_ACCESS_KEY="x", POWERTOOLS_TRACE_DISABLED="true", TABLE_NAME="t",
-               JWT_SECRET_ARN="arn:aws:secretsmanager:us-east-1:123456789012:secret:x")
+               JWT_SECRET_ARN="arn:aws:secretsmanager:us-east-1:123456789012:secret:x", TICK_SHARDS="4",
+               WS_CALLBACK_URL="https://x.execute-api.us-east-1.amazonaws.com/prod", ENGINE_FUNCTION_NAME="engine",
+               KEYS_KMS_KEY_ID="arn:aws:kms:us-east-1:123456789012:key/x",
+               TRAINING_STATE_MACHINE_ARN="arn:aws:states:us-east-1:123456789012:stateMachine:x")
     env.update(extra)
     return env
 

@@ -17,14 +17,14 @@ CONTRACT_ENV = {
     "broadcaster": {"TABLE_NAME", "WS_CALLBACK_URL"},
     "tick": {"ENGINE_FUNCTION_NAME", "TICK_SHARDS"},
     "engine": {"TABLE_NAME", "TICK_SHARDS", "KEYS_KMS_KEY_ID", "QUARANTINE_STATE_MACHINE_ARN"},
-    "provision": {"TABLE_NAME", "JWT_SECRET_ARN"},
+    "provision": {"TABLE_NAME", "JWT_SECRET_ARN", "TICK_SHARDS"},
     "admin": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_CALLBACK_URL", "TICK_SHARDS", "KEYS_KMS_KEY_ID",
               "QUARANTINE_STATE_MACHINE_ARN"},
     "keys": {"TABLE_NAME", "JWT_SECRET_ARN", "KEYS_KMS_KEY_ID"},
-    "training": {"TABLE_NAME", "JWT_SECRET_ARN", "TRAINING_STATE_MACHINE_ARN"},
+    "training": {"TABLE_NAME", "JWT_SECRET_ARN", "TRAINING_STATE_MACHINE_ARN", "TICK_SHARDS"},
     "trainer": {"TABLE_NAME"},
     "quarantine": {"TABLE_NAME", "JWT_SECRET_ARN"},
-    "quarantiner": {"TABLE_NAME"},
+    "quarantiner": {"TABLE_NAME", "TICK_SHARDS"},
     "assistant": {"TABLE_NAME", "JWT_SECRET_ARN", "TICK_SHARDS", "KEYS_KMS_KEY_ID", "QUARANTINE_STATE_MACHINE_ARN",
                   "ASSISTANT_CONFIRMATION_SECONDS"},
 }
@@ -156,3 +156,41 @@ def test_a_confirmation_window_outside_1_to_120_seconds_fails_the_synth(bad):
 
     with pytest.raises(ValueError, match="assistant_confirmation_seconds"):
         BuildSettings.from_context(Node())
+
+
+def test_every_function_starts_with_the_template_environment_and_bot_writers_share_one_shard_count(light):
+    """Each function's own settings model (botfleet.settings) accepts the environment the template gives it, so
+    none fails its cold start; and every function that writes bots gets the same TICK_SHARDS as the tick."""
+    from botfleet.settings import FUNCTION_SETTINGS, settings_for
+
+    assert set(FUNCTION_SETTINGS) == set(FUNCTION_NAMES)
+    shard_counts = {}
+    for name in FUNCTION_NAMES:
+        env = light.function(name)["Properties"]["Environment"]["Variables"]
+        stand_in = {key: value if isinstance(value, str) else f"<{key} from CloudFormation>"
+                    for key, value in env.items()}
+        settings = settings_for(name, stand_in)
+        model = FUNCTION_SETTINGS[name]
+        if model.model_fields["tick_shards"].is_required():
+            shard_counts[name] = settings.tick_shards
+    assert set(shard_counts) == {"bots", "admin", "assistant", "engine", "provision", "quarantiner", "training",
+                                 "tick"}
+    assert len(set(shard_counts.values())) == 1, shard_counts
+
+
+@pytest.mark.parametrize("missing", ["TICK_SHARDS", "TABLE_NAME"])
+def test_a_function_missing_a_required_setting_fails_its_cold_start_naming_it(missing):
+    """The Lambda init: importing the handler (runtime.configure) with the variable unset."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.infra.conftest import REPO_ROOT
+
+    env = {"PATH": os.environ.get("PATH", ""), "TABLE_NAME": "t", "JWT_SECRET_ARN": "arn", "TICK_SHARDS": "4"}
+    del env[missing]
+    env["PYTHONPATH"] = str(REPO_ROOT / "layers" / "core")
+    started = subprocess.run([sys.executable, "-c", "import handler"], cwd=REPO_ROOT / "functions" / "bots", env=env,
+                             capture_output=True, text=True)
+    assert started.returncode != 0
+    assert "ConfigurationError" in started.stderr and missing in started.stderr

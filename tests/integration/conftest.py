@@ -27,7 +27,11 @@ def load_handler(name: str):
     spec = importlib.util.spec_from_file_location(module_name, ROOT / "functions" / name / "handler.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:  # a failed cold start leaves nothing half-imported behind for the next test
+        del sys.modules[module_name]
+        raise
     return module
 
 
@@ -58,6 +62,10 @@ def aws(monkeypatch):
         monkeypatch.setenv("WS_URL", "wss://example.execute-api.us-east-1.amazonaws.com/prod")
         monkeypatch.setenv("WS_CALLBACK_URL", "https://example.execute-api.us-east-1.amazonaws.com/prod")
         monkeypatch.setenv("TICK_SHARDS", "2")
+        # Every handler validates its own settings at import (botfleet.settings): stand-ins for what a test that
+        # needs the real thing (the keys tests' KMS key, the training tests' executions) replaces.
+        monkeypatch.setenv("ENGINE_FUNCTION_NAME", "engine")
+        monkeypatch.setenv("TRAINING_STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:training")
         # Every test registers its users from the same fake address; the limit itself is tested in test_auth_api.
         monkeypatch.setenv("REGISTRATIONS_PER_ADDRESS_PER_HOUR", "10000")
         runtime.reset()

@@ -163,6 +163,8 @@ def test_the_function_starts_without_the_openai_client():
     root = Path(__file__).resolve().parents[2]
     code = ("import sys, handler; from botfleet.services import assistant; from botfleet.adapters import llm; "
             "print('openai' in sys.modules)")
+    env = {"PYTHONPATH": str(root / "layers" / "core"), "PATH": "", "TABLE_NAME": "t", "JWT_SECRET_ARN": "arn",
+           "TICK_SHARDS": "4"}
     out = subprocess.run([sys.executable, "-c", code], cwd=root / "functions" / "assistant", capture_output=True,
-                         text=True, check=True, env={"PYTHONPATH": str(root / "layers" / "core"), "PATH": ""})
+                         text=True, check=True, env=env)
     assert out.stdout.strip() == "False", out.stderr

@@ -12,6 +12,7 @@ import pytest
 from botfleet import runtime
 from botfleet.adapters.dynamo.bots import shard_of
 from tests.integration.conftest import TABLE, load_handler
+from tests.integration.test_keys_api import kms_key  # noqa: F401 (a fixture: the keys function needs its key)
 from tests.support.events import LambdaContext, rest_event
 
 BOT = {"name": "trend", "exchange": "luno", "symbol": "BTC/ZAR", "strategy": "sma_cross",
@@ -71,7 +72,7 @@ def test_names_and_emails_with_control_or_invisible_characters_are_refused(api):
     _assert_refused(status, body, 422, "name")
 
 
-def test_bad_bytes_are_refused_in_the_contracts_shape_on_every_json_route(api):
+def test_bad_bytes_are_refused_in_the_contracts_shape_on_every_json_route(api, kms_key):  # noqa: F811
     token, _ = api.register()
     deep = "[" * 1000 + "]" * 1000
     routes = [("bots", "POST", "/api/bots"), ("bots", "POST", "/api/capital/injections"),

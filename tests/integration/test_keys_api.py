@@ -13,7 +13,7 @@ import pytest
 
 from botfleet import runtime
 from botfleet.clock import FixedClock
-from botfleet.services.keys import PROVIDERS, KeyService, keys_service
+from botfleet.services.keys import PROVIDERS, KeyService
 from tests.integration.conftest import TABLE
 from tests.support.mock_exchanges import start_mock
 from tests.support.mock_openai import MockOpenAI
@@ -230,7 +230,7 @@ def test_a_sealed_blob_copied_to_another_user_does_not_open(api, aws, providers)
     assert status == 409 and reply["error"]["code"] == "key_unreadable"
     assert not providers["binance"].requests
     with pytest.raises(Exception, match="cannot be decrypted"):
-        keys_service().credentials_for(bob["id"], "binance")
+        runtime.keys_service().credentials_for(bob["id"], "binance")
 
     # The same blob under another provider of ann's does not open either (the provider is in the context).
     aws.put_item(TableName=TABLE, Item={**item, "sk": {"S": "KEY#valr"}, "provider": {"S": "valr"}})
@@ -239,7 +239,7 @@ def test_a_sealed_blob_copied_to_another_user_does_not_open(api, aws, providers)
 
     status, reply = api.call("keys", "POST", "/api/keys/test", {"provider": "binance"}, token=ann_token)
     assert status == 200 and reply["ok"] is True  # ann's own key is untouched
-    assert keys_service().credentials_for(ann["id"], "binance") == good_credentials(providers["binance"])
+    assert runtime.keys_service().credentials_for(ann["id"], "binance") == good_credentials(providers["binance"])
 
 
 # -- the test endpoint ------------------------------------------------------------------------------------------------
@@ -360,8 +360,8 @@ class RecordingTester:
 
 
 def service_with(tester, clock=None, audit=None, tests_per_minute=20) -> KeyService:
-    built = keys_service()
-    return KeyService(built.table, built.vault, clock or FixedClock(), tester, audit=audit,
+    built = runtime.keys_service()
+    return KeyService(built.stored, built.vault, clock or FixedClock(), tester, audit=audit,
                       tests_per_minute=tests_per_minute)
 
 

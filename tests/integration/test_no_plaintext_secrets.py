@@ -15,7 +15,7 @@ import boto3
 import pytest
 
 from botfleet import runtime
-from botfleet.services.keys import PROVIDERS, keys_service
+from botfleet.services.keys import PROVIDERS
 from tests.integration.conftest import TABLE, Api, load_handler
 from tests.integration.test_keys_api import aim_keys_function_at, running_providers
 from tests.support.events import rest_event
@@ -207,5 +207,5 @@ def test_stored_items_hold_only_the_sealed_form(aws, kms_key, monkeypatch):
         assert len(base64.b64decode(wrapped)) > 32  # a KMS ciphertext blob, not a bare 32-byte key
         assert all(value not in ciphertext + wrapped for value in SECRETS[provider].values())
         # ...and it really is the secret, sealed: it opens to the plaintext for its owner and provider only.
-        assert keys_service().vault.open(user["id"], provider, {"ciphertext": ciphertext, "wrapped_key": wrapped}) \
-            == SECRETS[provider]
+        sealed = {"ciphertext": ciphertext, "wrapped_key": wrapped}
+        assert runtime.keys_service().vault.open(user["id"], provider, sealed) == SECRETS[provider]

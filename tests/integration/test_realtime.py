@@ -6,6 +6,7 @@ import boto3
 import pytest
 
 from botfleet import runtime
+from botfleet.adapters.dynamo.stream import table_changes
 from botfleet.services.realtime import Broadcaster, WebSocketSessions
 from tests.integration.conftest import TABLE, FakePublisher, load_handler
 from tests.support.events import LambdaContext, ws_event
@@ -15,7 +16,7 @@ from tests.support.events import LambdaContext, ws_event
 def publisher(api, monkeypatch):
     fake = FakePublisher()
     sessions = WebSocketSessions(runtime.auth(), runtime.connections(), fake, runtime.clock())
-    broadcaster = Broadcaster(runtime.connections(), fake, runtime.clock())
+    broadcaster = Broadcaster(runtime.connections(), fake, runtime.clock(), table_changes)
     monkeypatch.setattr(runtime, "sessions", lambda: sessions)
     monkeypatch.setattr(runtime, "broadcaster", lambda: broadcaster)
     return fake

@@ -9,6 +9,7 @@ import pytest
 
 from botfleet import runtime
 from botfleet.adapters.dynamo.bots import shard_of
+from botfleet.adapters.dynamo.stream import table_changes
 from botfleet.services.realtime import Broadcaster, WebSocketSessions
 from tests.integration.conftest import FakePublisher, load_handler
 from tests.integration.test_realtime import _stream_records
@@ -22,7 +23,7 @@ BOT = {"name": "t", "exchange": "luno", "symbol": "BTC/ZAR", "strategy": "sma_cr
 def publisher(api, monkeypatch):
     fake = FakePublisher()
     sessions = WebSocketSessions(runtime.auth(), runtime.connections(), fake, runtime.clock())
-    broadcaster = Broadcaster(runtime.connections(), fake, runtime.clock())
+    broadcaster = Broadcaster(runtime.connections(), fake, runtime.clock(), table_changes)
     monkeypatch.setattr(runtime, "sessions", lambda: sessions)
     monkeypatch.setattr(runtime, "broadcaster", lambda: broadcaster)
     return fake

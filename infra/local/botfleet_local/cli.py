@@ -63,7 +63,6 @@ def run_local(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
 
     repo = (args.repo_root or _repo_root(Path.cwd())).resolve()
-    generated = not os.environ.get("BOTFLEET_ADMIN_PASSWORD")
     cloud = LocalCloud(repo, port=args.port, tick_seconds=args.tick_seconds, time_scale=args.time_scale,
                        demo=args.demo, app_command=args.app, quiet=args.quiet,
                        watched=tuple(args.watch) if args.watch else None, work_dir=args.work_dir)
@@ -77,7 +76,7 @@ def run_local(args: argparse.Namespace) -> int:
         print(f"botfleet local: start-up failed: {e}", file=sys.stderr)
         return 1
     try:
-        note = " (generated)" if generated else ""
+        note = " (generated)" if cloud.admin_password_generated else ""
         print(f"admin: {cloud.admin_email} / {cloud.admin_password}{note}", flush=True)
         if args.demo:
             print(f"demo:  {cloud.demo_email} / {cloud.demo_password}", flush=True)

@@ -4,15 +4,17 @@
         httpx.get(cloud.url + "/api/health")
 
 Start-up: bind the port -> synthesize (cached; moto starts meanwhile) -> deploy the template into
-moto's CloudFormation -> one worker pool per function -> gateway up -> ensure_admin (and
-seed_demo) through the stack's ProvisionFunctionName -> schedules start -> ready.
+moto's CloudFormation -> one worker pool per function -> gateway up -> the profile's accounts (the
+first admin, and the demo trader with `demo`) -> schedules start -> ready.
+
+What this generic runtime needs to know about the product comes from `profile` (profile.py), imported
+here and nowhere else in the package, and handed to the parts that need it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import socket
 import sys
@@ -22,33 +24,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from . import patches
+from . import patches, profile
 from .deploy import Deployer, Deployment
 from .moto_runtime import ACCOUNT_ID, MotoRuntime
 from .schedules import Schedule, Scheduler, local_name, target_input
 from .streams import StreamDispatcher
-from .synth import DEFAULT_WATCHED, outdir_name, synthesize
+from .synth import outdir_name, synthesize
+from .websocket import CONNECTIONS_ENDPOINT
 from .workers import FunctionPool, InvokeResult, base_worker_env
 
 log = logging.getLogger("botfleet_local")
 
 DEFAULT_MAX_CONCURRENCY = 4
-DEMO_EMAIL = "demo@botfleet.local"
-DEFAULT_ADMIN_EMAIL = "admin@botfleet.local"
-
-
-def _generated_password() -> str:
-    """Random, and always within the password policy (the product's own generator)."""
-    from botfleet.domain.users import generate_password
-
-    return generate_password()
-
-
-def _json_or_none(payload: bytes) -> object:
-    try:
-        return json.loads(payload)
-    except ValueError:
-        return None
 
 
 def _error_result(error_type: str, message: str) -> InvokeResult:
@@ -60,7 +47,7 @@ class LocalCloud:
     def __init__(self, repo_root: str | Path, port: int = 8000, tick_seconds: float | None = None,
                  time_scale: float = 1.0, admin_email: str | None = None, admin_password: str | None = None,
                  demo: bool = False, app_command: str | list[str] | None = None, quiet: bool = False, *,
-                 stack_name: str = "Botfleet", watched: tuple[str, ...] | None = None,
+                 stack_name: str = profile.STACK_NAME, watched: tuple[str, ...] | None = None,
                  work_dir: str | Path | None = None, region: str = "us-east-1",
                  max_concurrency: int = DEFAULT_MAX_CONCURRENCY, demo_password: str | None = None,
                  context: dict | None = None):
@@ -69,16 +56,16 @@ class LocalCloud:
         self.port = 0
         self.tick_seconds = tick_seconds
         self.time_scale = float(time_scale) if time_scale else 1.0
-        self.admin_email = admin_email or os.environ.get("BOTFLEET_ADMIN_EMAIL") or DEFAULT_ADMIN_EMAIL
-        self.admin_password = (admin_password or os.environ.get("BOTFLEET_ADMIN_PASSWORD")
-                               or _generated_password())
+        admin = profile.admin_account(admin_email, admin_password)
+        self.admin_email, self.admin_password = admin.email, admin.password
+        self.admin_password_generated = admin.generated
         self.demo = demo
-        self.demo_email = DEMO_EMAIL
-        self.demo_password = demo_password or os.environ.get("BOTFLEET_DEMO_PASSWORD") or _generated_password()
-        self.app_command = app_command
+        demo_account = profile.demo_account(demo_password)
+        self.demo_email, self.demo_password = demo_account.email, demo_account.password
+        self.app_command = app_command or profile.app_command()
         self.quiet = quiet
         self.stack_name = stack_name
-        self.watched = watched or DEFAULT_WATCHED
+        self.watched = watched or profile.WATCHED
         self.context = dict(context or {})  # extra CDK context for the synth (e.g. a higher registration limit)
         self.work_dir = Path(work_dir) if work_dir else self.repo_root / ".local"
         self.region = region
@@ -184,7 +171,7 @@ class LocalCloud:
             moto_started = ex.submit(self.moto.start)
             assembly = synthesize(self.repo_root, app_command=self.app_command,
                                   outdir=self.work_dir / outdir_name(self.context), stack_name=self.stack_name,
-                                  watched=self.watched, context=self.context)
+                                  watched=self.watched, local_context=profile.SYNTH_CONTEXT, context=self.context)
             t = self._mark("synth", t)
             moto_started.result()
             t = self._mark("moto_wait", t)
@@ -197,7 +184,7 @@ class LocalCloud:
         t = self._mark("deploy", t)
 
         base_env = base_worker_env(region=self.region, account_id=ACCOUNT_ID, moto_url=self.moto.url,
-                                   time_scale=self.time_scale)
+                                   extra=profile.worker_env(self.time_scale))
         for name, spec in dep.functions.items():
             spec.env = {k: self._rewrite_url(v) for k, v in spec.env.items()}
             spec.max_concurrency = spec.max_concurrency or self.max_concurrency
@@ -210,7 +197,7 @@ class LocalCloud:
                                    region=self.region, tick_seconds=self.tick_seconds)
         self._start_gateway()
         t = self._mark("gateway", t)
-        self._provision()
+        self._create_accounts()
         self._mark("provision", t)
         self.schedules.start()
 
@@ -220,8 +207,9 @@ class LocalCloud:
         from .gateway import Gateway
 
         assert self.deployment is not None
-        gateway = Gateway(self.deployment, self._invoke, self._invoke_async,
-                          web_dir=self.repo_root / "web", control=self)
+        gateway = Gateway(self.deployment, self._invoke, self._invoke_async, cloud=self,
+                          web_dir=self.repo_root / profile.WEB_DIR, websocket_path=profile.WEBSOCKET_PATH,
+                          error_body=profile.error_body, control_actions=profile.CONTROL_ACTIONS)
         config = uvicorn.Config(gateway.app, log_level="warning", access_log=False, lifespan="off",
                                 ws_ping_interval=None, timeout_graceful_shutdown=1)
         self._server = uvicorn.Server(config)
@@ -234,23 +222,16 @@ class LocalCloud:
                 raise RuntimeError("the gateway did not start")
             time.sleep(0.01)
 
-    def _provision(self) -> None:
+    def _create_accounts(self) -> None:
+        """The profile's start-up accounts, through the function its output names; a stack without that
+        function (another app) starts without them."""
         assert self.deployment is not None
-        fn = self.deployment.outputs.get("ProvisionFunctionName")
+        fn = self.deployment.outputs.get(profile.PROVISION_OUTPUT)
         if not fn or fn not in self.pools:
             return
-        calls = [{"action": "ensure_admin", "email": self.admin_email, "password": self.admin_password}]
-        if self.demo:
-            calls.append({"action": "seed_demo", "email": self.demo_email, "password": self.demo_password})
-        for event in calls:
-            result = self.invoke(fn, event)
-            # The provision function answers {"ok": false, "error": {...}} for a refused request (e.g. a
-            # password the policy rejects): starting without the admin the user asked for would only
-            # surface later as a puzzling 401, so stop here and say why.
-            reply = _json_or_none(result.payload)
-            if result.error or (isinstance(reply, dict) and reply.get("ok") is False):
-                detail = reply.get("error", reply) if isinstance(reply, dict) else result.payload[:500]
-                raise RuntimeError(f"start-up step {event['action']} failed: {detail}")
+        admin = profile.Account(self.admin_email, self.admin_password, self.admin_password_generated)
+        demo = profile.Account(self.demo_email, self.demo_password, generated=False) if self.demo else None
+        profile.create_accounts(lambda event: self.invoke(fn, event), admin, demo)
 
     def _rewrite_url(self, value: str) -> str:
         """Point execute-api URLs of the stack's APIs at this machine's port."""
@@ -264,8 +245,8 @@ class LocalCloud:
                 continue
             api_id = re.escape(dep.local_values[lid]["Ref"])
             host = rf"{api_id}\.execute-api\.[A-Za-z0-9.-]+"
-            value = re.sub(rf"wss://{host}(/[^/\s\"']*)?", f"ws://{local}/api/ws", value)
-            value = re.sub(rf"https://{host}(/[^/\s\"'@]*)?", f"http://{local}/_aws/ws", value)
+            value = re.sub(rf"wss://{host}(/[^/\s\"']*)?", f"ws://{local}{profile.WEBSOCKET_PATH}", value)
+            value = re.sub(rf"https://{host}(/[^/\s\"'@]*)?", f"http://{local}{CONNECTIONS_ENDPOINT}", value)
         for lid, _ in dep.resources("AWS::ApiGateway::RestApi"):
             api_id = re.escape(dep.physical.get(lid, lid))
             value = re.sub(rf"https://{api_id}\.execute-api\.[A-Za-z0-9.-]+/[^/\s\"']+/?", f"http://{local}/",

@@ -1,8 +1,8 @@
 """Synthesize the CDK app into a cloud assembly, with a cache keyed on the sources.
 
 Synthesis costs 4-5 s (Node + jsii), a large share of the time to READY, so it is skipped when
-no file that could change the template (the CDK app, the function code, the layers,
-cdk.json) changed since the last run. The key is a hash of (path, mtime, size) of every file
+no file that could change the template (under the watched roots: the CDK app, the function code,
+the layers) changed since the last run. The key is a hash of (path, mtime, size) of every file
 under those roots - cheap to compute and good enough for a developer loop.
 """
 
@@ -14,23 +14,21 @@ import logging
 import os
 import shlex
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger("botfleet_local.synth")
 
-# Roots (relative to the repo) whose files can change the synthesized template or its assets.
-DEFAULT_WATCHED = ("infra", "functions", "layers", "cdk.json")
-# Never part of the key: caches, the assembly itself, virtualenvs, the local cloud's own code.
+# Never part of the key: caches, the assembly itself, virtualenvs.
 _SKIP_DIRS = {"__pycache__", ".pytest_cache", "node_modules", "cdk.out", ".local", ".venv", ".git",
               ".ruff_cache"}
-# The local cloud itself lives under infra/ but cannot change the template.
-_SKIP_PATHS = {"infra/local"}
-# Context every local synth gets: light assets (no dependency bundling, see docs/internals.md) and
-# construct paths in the template metadata (what schedule names are derived from).
-LOCAL_CONTEXT = {"botfleet:light": True, "aws:cdk:enable-path-metadata": True}
+# The local cloud's own code (the directory holding this package) may sit under a watched root, as it does
+# under infra/ here, but it cannot change the template.
+_OWN_CODE = Path(__file__).resolve().parent.parent
+# Context every local synth gets: construct paths in the template metadata (what schedule names are
+# derived from).
+PATH_METADATA = {"aws:cdk:enable-path-metadata": True}
 
 
 @dataclass
@@ -46,6 +44,7 @@ class Assembly:
 
 def source_fingerprint(repo_root: Path, watched: tuple[str, ...]) -> str:
     h = hashlib.sha256()
+    own_code = _OWN_CODE.relative_to(repo_root).as_posix() if _OWN_CODE.is_relative_to(repo_root) else None
     for rel in watched:
         root = repo_root / rel
         if root.is_file():
@@ -55,7 +54,7 @@ def source_fingerprint(repo_root: Path, watched: tuple[str, ...]) -> str:
         for dirpath, dirnames, filenames in os.walk(root):
             rel_dir = Path(dirpath).relative_to(repo_root)
             dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS
-                                 and (rel_dir / d).as_posix() not in _SKIP_PATHS)
+                                 and (rel_dir / d).as_posix() != own_code)
             for name in sorted(filenames):
                 if name.endswith((".pyc", ".pyo")):
                     continue
@@ -89,22 +88,21 @@ def outdir_name(context: dict | None) -> str:
     return "cdk.out-" + hashlib.sha256(json.dumps(context, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def synthesize(repo_root: Path, *, app_command: str | list[str] | None = None,
-               outdir: Path | None = None, stack_name: str | None = "Botfleet",
-               watched: tuple[str, ...] = DEFAULT_WATCHED, force: bool = False,
-               context: dict | None = None) -> Assembly:
+def synthesize(repo_root: Path, *, app_command: str | list[str], watched: tuple[str, ...],
+               outdir: Path | None = None, stack_name: str | None = None, force: bool = False,
+               local_context: dict | None = None, context: dict | None = None) -> Assembly:
     """Run the CDK app (unless cached) and load the stack template and assets manifest.
 
-    `app_command` defaults to `<this python> infra/app.py`, run with the repo root as cwd; a string
-    is split with shlex. The command must honour CDK_OUTDIR (cdk.App does by default). `context` is
-    CDK context on top of LOCAL_CONTEXT (e.g. `{"botfleet:registrations_per_address_per_hour": 10000}`);
-    it is part of the cache key.
+    `app_command` runs with the repo root as cwd (a string is split with shlex) and must honour
+    CDK_OUTDIR (cdk.App does by default); `watched` are the roots whose files key the cache.
+    `local_context` is what every local synth of this app gets (the profile's), `context` a run's own
+    on top (e.g. `{"botfleet:registrations_per_address_per_hour": 10000}`). Only `context` is part of the
+    cache key: `local_context` comes with this package, whose code is not part of the key either (after
+    changing either, `rm -r .local/cdk.out*`).
     """
     repo_root = Path(repo_root).resolve()
     outdir = Path(outdir) if outdir else repo_root / ".local" / "cdk.out"
-    if app_command is None:
-        app_command = [sys.executable, "infra/app.py"]
-    elif isinstance(app_command, str):
+    if isinstance(app_command, str):
         app_command = shlex.split(app_command)
     stamp = outdir.parent / (outdir.name + ".stamp")
     key = hashlib.sha256((source_fingerprint(repo_root, watched) + json.dumps(app_command)
@@ -117,7 +115,7 @@ def synthesize(repo_root: Path, *, app_command: str | list[str] | None = None,
         env = dict(os.environ)
         env["CDK_OUTDIR"] = str(outdir)
         ctx = json.loads(env.get("CDK_CONTEXT_JSON") or "{}")
-        env["CDK_CONTEXT_JSON"] = json.dumps({**ctx, **LOCAL_CONTEXT, **(context or {})})
+        env["CDK_CONTEXT_JSON"] = json.dumps({**ctx, **(local_context or {}), **PATH_METADATA, **(context or {})})
         env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
         env.setdefault("JSII_DEPRECATED", "quiet")
         proc = subprocess.run(app_command, cwd=repo_root, env=env, capture_output=True, text=True)

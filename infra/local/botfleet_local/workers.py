@@ -387,8 +387,8 @@ class FunctionPool:
             w.kill()
 
 
-def base_worker_env(*, region: str, account_id: str, moto_url: str, time_scale: float) -> dict[str, str]:
-    """The environment every worker gets before the function's own variables."""
+def base_worker_env(*, region: str, account_id: str, moto_url: str, extra: dict[str, str]) -> dict[str, str]:
+    """The environment every worker gets before the function's own variables; `extra` is the profile's."""
     env = {k: v for k, v in os.environ.items()
            if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")}
     env.update({
@@ -402,9 +402,7 @@ def base_worker_env(*, region: str, account_id: str, moto_url: str, time_scale: 
         "AWS_ENDPOINT_URL": moto_url,
         # boto3 >= 1.37 derives endpoints from the account id; moto's DynamoDB Streams 404s on it.
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        "BOTFLEET_TIME_SCALE": f"{time_scale:g}",
-        "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
-        "BOTFLEET_LOCAL": "1",
+        **extra,
     })
     return env
 

@@ -3,6 +3,20 @@
 from __future__ import annotations
 
 
+class WriteConflict(Exception):
+    """Not a user's error: a conditional write lost to another writer (or found the item already there). Adapters
+    raise it (as their own subclass); services retry, treat it as "already done", or answer 409."""
+
+
+class AlreadyExists(WriteConflict):
+    """A create whose item exists already (e.g. an injection retried with the same Idempotency-Key)."""
+
+
+class SecretUnreadable(Exception):
+    """A sealed secret could not be opened (tampered, or bound to another user or provider). Never carries
+    secret material in its message."""
+
+
 class BotfleetError(Exception):
     """Base of every error a user can cause; never a 5xx."""
 

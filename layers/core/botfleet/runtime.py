@@ -10,27 +10,14 @@ import functools
 import os
 
 from botfleet.clock import SystemClock
+from botfleet.settings import Settings, settings_for
 
 
-class Settings:
-    """Each function's configuration from its environment (docs/internals.md)."""
-
-    def __init__(self, env: dict[str, str] | None = None):
-        env = dict(os.environ if env is None else env)
-        self.table_name = env.get("TABLE_NAME", "")
-        self.ws_url = env.get("WS_URL", "")
-        self.ws_callback_url = env.get("WS_CALLBACK_URL", "")
-        self.engine_function_name = env.get("ENGINE_FUNCTION_NAME", "")
-        self.tick_shards = int(env.get("TICK_SHARDS", "4"))
-        self.market_seed = env.get("MARKET_SEED", "botfleet")
-        self.market_data = env.get("MARKET_DATA", "simulator")
-        self.replay_csv_dir = env.get("REPLAY_CSV_DIR", "")
-        self.time_scale = float(env.get("BOTFLEET_TIME_SCALE", "1"))
-        # auth: how many accounts one source address may register an hour (CDK context
-        # botfleet:registrations_per_address_per_hour).
-        self.registrations_per_address_per_hour = int(env.get("REGISTRATIONS_PER_ADDRESS_PER_HOUR") or "20")
-        if self.registrations_per_address_per_hour < 1:
-            raise ValueError("REGISTRATIONS_PER_ADDRESS_PER_HOUR must be at least 1")
+def configure(function: str) -> Settings:
+    """Called by each handler at import (Lambda's init): validates the environment against the function's own
+    settings model, so a missing or wrong value fails the cold start with a message naming it. (Once is enough:
+    a function's environment does not change while it runs.)"""
+    return settings_for(function, dict(os.environ))
 
 
 _BUILT: list = []
@@ -45,7 +32,8 @@ def _component(build):
 
 @_component
 def settings() -> Settings:
-    return Settings()
+    """The values, parsed and bounded; which of them a function requires was checked by configure()."""
+    return Settings.from_env(dict(os.environ))
 
 
 @_component
@@ -148,7 +136,7 @@ def live_trader():
     from botfleet.domain.orders import ExchangeAuthError
     from botfleet.services.live import LiveTrader
 
-    urls = provider_urls_from_env(os.environ.get("BOTFLEET_PROVIDER_URLS"))
+    urls = provider_urls_from_env(settings().provider_urls)
     clients: dict[tuple[str, str], object] = {}
 
     def client_for(bot):
@@ -157,8 +145,8 @@ def live_trader():
             if not keys().is_configured(bot.owner_id, bot.exchange):
                 raise ExchangeAuthError(bot.exchange, "no API key is stored for this exchange")
             credentials = dict(keys().credentials_for(bot.owner_id, bot.exchange))
-            timeout = float(os.environ.get("EXCHANGE_TIMEOUT_S") or 5)  # well inside the engine's time limit
-            clients[key] = make_client(bot.exchange, credentials, base_url=urls.get(bot.exchange), timeout_s=timeout)
+            clients[key] = make_client(bot.exchange, credentials, base_url=urls.get(bot.exchange),
+                                       timeout_s=settings().exchange_timeout_s)  # well inside the engine's limit
         return clients[key]
 
     return LiveTrader(client_for)
@@ -173,9 +161,10 @@ def engine():
 
 @_component
 def capital():
+    from botfleet.adapters.dynamo.injections import DynamoInjections
     from botfleet.services.capital import CapitalService
 
-    return CapitalService(bots(), table(), market_data(), clock())
+    return CapitalService(bots(), DynamoInjections(table()), market_data(), clock())
 
 
 @_component
@@ -201,9 +190,10 @@ def sessions():
 
 @_component
 def broadcaster():
+    from botfleet.adapters.dynamo.stream import table_changes
     from botfleet.services.realtime import Broadcaster
 
-    return Broadcaster(connections(), publisher(), clock())
+    return Broadcaster(connections(), publisher(), clock(), table_changes)
 
 
 @_component
@@ -229,9 +219,11 @@ def training():
     from botfleet.adapters.stepfunctions import StepFunctionsExecutions
     from botfleet.services.training import TrainingService
 
-    arn = os.environ.get("TRAINING_STATE_MACHINE_ARN")
+    arn = settings().training_state_machine_arn
     executions = StepFunctionsExecutions(arn) if arn else None
-    return TrainingService(table(), bots(), markets(), executions, clock(), settings().market_seed)
+    from botfleet.adapters.dynamo.training import DynamoTrainingRuns
+
+    return TrainingService(DynamoTrainingRuns(table()), bots(), markets(), executions, clock(), settings().market_seed)
 
 
 @_component
@@ -241,26 +233,43 @@ def quarantine():
     from botfleet.adapters.stepfunctions import StepFunctionsExecutions
     from botfleet.services.quarantine import QuarantineService
 
-    arn = os.environ.get("QUARANTINE_STATE_MACHINE_ARN")
-    return QuarantineService(table(), bots(), markets(), StepFunctionsExecutions(arn) if arn else None, clock(),
+    arn = settings().quarantine_state_machine_arn
+    from botfleet.adapters.dynamo.quarantine import DynamoQuarantineLog
+
+    executions = StepFunctionsExecutions(arn) if arn else None
+    return QuarantineService(DynamoQuarantineLog(table()), bots(), markets(), executions, clock(),
                              time_scale=settings().time_scale, audit=audit(), market_seed=settings().market_seed)
 
 
 @_component
 def metrics():
+    from botfleet.adapters.dynamo.counters import DynamoCounters
     from botfleet.services.metrics import MetricsService
 
-    return MetricsService(bots(), table())
+    return MetricsService(bots(), DynamoCounters(table()))
 
 
 @_component
 def keys():
     """The API-key vault service, when this function is configured for it (KEYS_KMS_KEY_ID)."""
-    if not os.environ.get("KEYS_KMS_KEY_ID"):
+    if not settings().keys_kms_key_id:
         return None
-    from botfleet.services.keys import keys_service
-
     return keys_service()
+
+
+@_component
+def keys_service():
+    """The keys function's service: TABLE_NAME, KEYS_KMS_KEY_ID, optional BOTFLEET_PROVIDER_URLS (tests aim
+    providers at mock servers) and KEYS_TEST_TIMEOUT_S (default 5)."""
+    from botfleet.adapters.aws import client
+    from botfleet.adapters.dynamo.api_keys import DynamoStoredKeys
+    from botfleet.adapters.providers import ProviderTester, provider_urls_from_env
+    from botfleet.adapters.vault import KeyVault
+    from botfleet.services.keys import KeyService
+
+    tester = ProviderTester(provider_urls_from_env(settings().provider_urls), timeout_s=settings().keys_test_timeout_s)
+    vault = KeyVault(client("kms"), settings().keys_kms_key_id)
+    return KeyService(DynamoStoredKeys(table()), vault, clock(), tester, audit=audit().record)
 
 
 @_component
@@ -272,14 +281,14 @@ def assistant():
     from botfleet.adapters.providers import provider_urls_from_env
     from botfleet.services.assistant import AssistantService
 
-    urls = provider_urls_from_env(os.environ.get("BOTFLEET_PROVIDER_URLS"))
+    urls = provider_urls_from_env(settings().provider_urls)
     # Three model rounds of at most 7 s, inside API Gateway's 29 s integration limit with room to spare.
-    model = OpenAIAssistantModel(base_url=urls.get("openai"), model=os.environ.get("OPENAI_MODEL") or "gpt-4o-mini",
-                                 timeout_s=float(os.environ.get("ASSISTANT_MODEL_TIMEOUT_S") or 7), max_rounds=3)
+    model = OpenAIAssistantModel(base_url=urls.get("openai"), model=settings().openai_model,
+                                 timeout_s=settings().assistant_model_timeout_s, max_rounds=3)
     return AssistantService(DynamoAssistantStore(table()), bots(), clock(), bot_service=bot_service(), admin=admin(),
                             capital=capital(), quarantine=quarantine(), training=training(), auth=auth(),
                             audit=audit(), keys=keys(), model=model,
-                            confirmation_seconds=int(os.environ.get("ASSISTANT_CONFIRMATION_SECONDS") or 120))
+                            confirmation_seconds=settings().assistant_confirmation_seconds)
 
 
 def reset() -> None:

@@ -3,6 +3,8 @@ two never drift. Decimals travel as strings."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,6 +13,7 @@ from botfleet.clock import iso
 from botfleet.domain.bots import Bot
 from botfleet.domain.money import money_str
 from botfleet.domain.risk import RiskLimits
+from botfleet.ports import TableChange
 
 TRADE_FIELDS = ("id", "bot_id", "exchange", "symbol", "side", "price", "amount", "cost", "fee",
                 "fee_currency", "slippage_bps", "liquidity", "order_type", "client_order_id", "realized_pnl", "mode",
@@ -105,3 +108,60 @@ def assistant_action_view(item: dict[str, Any]) -> dict[str, Any]:
         "expires_at": iso(datetime.fromtimestamp(int(item["valid_until"]), UTC)),
         "preview": plain_json(item.get("preview")),
     }
+
+
+def quarantine_event_view(item: dict[str, Any]) -> dict[str, Any]:
+    keys = ("bot_id", "generation", "pause_number", "kind", "message", "stage", "wait_seconds", "successor_id",
+            "params", "metrics", "ts")
+    return plain_json({key: item.get(key) for key in keys if item.get(key) is not None})
+
+
+def training_run_view(item: dict[str, Any]) -> dict[str, Any]:
+    total, done = int(item.get("total_chunks", 0)), int(item.get("done_chunks", 0))
+    status = item["status"]
+    progress = 1.0 if status == "succeeded" else (round(min(done / total, 1.0), 4) if total else 0.0)
+    view = {key: item.get(key) for key in ("run_id", "bot_id", "status", "strategy", "exchange", "symbol",
+                                           "budget", "candles", "created_at", "updated_at", "finished_at",
+                                           "error")}
+    view.update(progress=progress, chunks={"done": done, "total": total})
+    view["best"] = None
+    if item.get("best"):
+        best = plain_json(item["best"])
+        # The contract's shape is {params, metrics}; the parts stay at the top too for existing readers.
+        best["metrics"] = {key: best.get(key) for key in ("score", "in_sample", "out_of_sample", "validated")}
+        view["best"] = best
+    return plain_json(view)
+
+
+# --- realtime: which table changes become which WebSocket events --------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class LiveEvent:
+    """How one entity's changes reach the dashboard: the subscription topic, the message type, which changes
+    count, and the view of the item. `private` events go to their owner only, never to fleet watchers."""
+
+    topic: str
+    type: str
+    view: Callable[[TableChange], dict[str, Any] | None]
+    inserts_only: bool = False
+    private: bool = False
+
+
+def _bot_status(change: TableChange) -> dict[str, Any] | None:
+    old, new = change.old, change.new
+    changed = old is None or new is None or any(
+        old.get(k) != new.get(k) for k in ("status", "pause_reason", "pause_count", "mode", "generation"))
+    if not changed or change.bot is None:
+        return None  # a tick that only moved the books is not a status change
+    return {**bot_view(change.bot), "deleted": new is None}
+
+
+LIVE_EVENTS: dict[str, LiveEvent] = {
+    "trade": LiveEvent("trades", "trade", lambda change: trade_view(change.current), inserts_only=True),
+    "quarantine_event": LiveEvent("quarantine", "quarantine", lambda change: quarantine_event_view(change.current),
+                                  inserts_only=True),
+    "training_run": LiveEvent("training", "training", lambda change: training_run_view(change.current)),
+    "bot": LiveEvent("bots", "bot_status", _bot_status),
+    "ai_message": LiveEvent("assistant", "assistant", lambda change: assistant_message_view(change.current),
+                            inserts_only=True, private=True),
+}

@@ -17,11 +17,9 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from botfleet.domain.orders import ExchangeAuthError, ExchangeError, ExchangeRateLimited, ExchangeUnavailable
+from botfleet.domain.providers import EXCHANGE_PROVIDERS, LLM_PROVIDERS
 
 logger = Logger(child=True)
-
-EXCHANGE_PROVIDERS = ("luno", "binance", "kucoin", "valr", "ovex")
-LLM_PROVIDERS = ("openai",)
 DEFAULT_TIMEOUT_S = 5.0
 
 Outcome = tuple[bool, str]

@@ -22,6 +22,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 from cryptography.fernet import Fernet, InvalidToken
 
+from botfleet.errors import SecretUnreadable
+
 # What KMS answers when the blob, its key or its encryption context doesn't match: tampering or a copied blob.
 _UNOPENABLE = ("InvalidCiphertextException", "IncorrectKeyException")
 
@@ -40,7 +42,7 @@ def _silence_data_key_dumps() -> None:
         parsers.addFilter(_NoDataKeyDumps())
 
 
-class VaultError(Exception):
+class VaultError(SecretUnreadable):
     """A sealed secret could not be opened: tampered, truncated, or bound to another user or provider.
     Never carries secret material in its message."""
 

@@ -6,12 +6,11 @@ from contextlib import suppress
 from dataclasses import replace
 from typing import Any
 
-from botfleet.adapters.dynamo.table import ConditionFailed
 from botfleet.clock import Clock, iso
 from botfleet.domain.bots import MODES, RISK_PAUSE_REASONS, Bot, check_capital, next_status
 from botfleet.domain.exchanges import get_exchange
 from botfleet.domain.users import check_password_strength, generate_password
-from botfleet.errors import Conflict, NotFound, Unprocessable
+from botfleet.errors import Conflict, NotFound, Unprocessable, WriteConflict
 from botfleet.ids import new_id
 from botfleet.services.auth import Principal
 from botfleet.views import bot_view, user_view
@@ -114,7 +113,7 @@ class AdminService:
             if bot.status != "stopped":
                 # (a tick that wrote it meanwhile doesn't matter: it is deleted next, and a later tick's
                 # version-conditioned write cannot bring it back)
-                with suppress(ConditionFailed):
+                with suppress(WriteConflict):
                     self.bots.save(replace(bot, status="stopped", updated_at=iso(self.clock.now())))
             self.bots.purge_history(bot.id)
             self.bots.delete(bot)
@@ -140,7 +139,7 @@ class AdminService:
         owner_id = self._bot(bot_id).owner_id
         try:
             result = self.bots.mutate(owner_id, bot_id, lambda bot: self._apply(bot, action, body))
-        except ConditionFailed:
+        except WriteConflict:
             raise Conflict("the bot keeps changing; try again", code="concurrent_update") from None
         if result is None:
             raise NotFound(f"bot {bot_id} not found")

@@ -6,7 +6,6 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from botfleet.adapters.dynamo.table import ConditionFailed
 from botfleet.clock import Clock, iso, parse_iso
 from botfleet.domain.bots import MODES, ORDER_TYPES, RISK_PAUSE_REASONS, Bot, check_capital, next_status
 from botfleet.domain.exchanges import get_exchange
@@ -15,7 +14,7 @@ from botfleet.domain.money import BASIS_POINTS, CAPITAL, money_str, parse_amount
 from botfleet.domain.risk import RiskLimits
 from botfleet.domain.strategies import get_strategy, validate_params
 from botfleet.domain.text import clean_text
-from botfleet.errors import Conflict, NotFound, Unprocessable
+from botfleet.errors import Conflict, NotFound, Unprocessable, WriteConflict
 from botfleet.ids import new_id
 from botfleet.ports import BotRepository
 from botfleet.services.auth import Principal
@@ -161,7 +160,7 @@ class BotService:
     def _mutate(self, owner: Principal, bot_id: str, change) -> tuple[Bot, Bot]:
         try:
             result = self.bots.mutate(owner.user_id, bot_id, change)
-        except ConditionFailed:
+        except WriteConflict:
             raise Conflict("the bot keeps changing (a tick or another request); try again",
                            code="concurrent_update") from None
         if result is None:

@@ -6,21 +6,20 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from botfleet.adapters.dynamo.table import ConditionFailed, Table
 from botfleet.clock import Clock, iso
 from botfleet.domain.money import CAPITAL, INJECTION, money_str, parse_amount
-from botfleet.errors import Conflict, NotFound, Unprocessable
+from botfleet.errors import AlreadyExists, Conflict, NotFound, Unprocessable, WriteConflict
 from botfleet.ids import derived_id, new_id
-from botfleet.ports import BotRepository, MarketData
+from botfleet.ports import BotRepository, Injections, MarketData
 from botfleet.services.auth import Principal
 
 KINDS = ("deposit", "withdrawal")
 
 
 class CapitalService:
-    def __init__(self, bots: BotRepository, table: Table, market_data: MarketData, clock: Clock):
+    def __init__(self, bots: BotRepository, injections: Injections, market_data: MarketData, clock: Clock):
         self.bots = bots
-        self.table = table
+        self.injections = injections
         self.market_data = market_data
         self.clock = clock
 
@@ -35,7 +34,7 @@ class CapitalService:
         # What the key promises: the same request. A retry returns the first result; the same key sent with
         # another bot, amount or kind is a client bug that must not silently answer with the first one.
         request = derived_id("req", bot_id, money_str(amount), kind)
-        existing = self.table.get(f"USER#{owner.user_id}", f"INJECTION#{injection_id}")
+        existing = self.injections.get(owner.user_id, injection_id)
         if existing:
             return _replayed(existing, request)
         for _ in range(5):  # the tick may write the bot between our read and our write: re-read and retry
@@ -51,17 +50,15 @@ class CapitalService:
             now = iso(self.clock.now())
             updated = replace(bot, ledger=ledger, capital=bot.capital + signed, updated_at=now)
             record = {
-                "pk": f"USER#{owner.user_id}", "sk": f"INJECTION#{injection_id}", "entity": "injection",
-                "gsi1pk": f"BOT#{bot.id}#INJECTIONS", "gsi1sk": f"{now}#{injection_id}",
                 "id": injection_id, "bot_id": bot.id, "kind": kind, "amount": amount,
                 "currency": bot.quote_currency, "mark": mark, "ts": now,
                 "equity_after": ledger.equity(mark), "request": request,
             }
             try:
-                self.bots.save_with_record(updated, record)
-            except ConditionFailed as failed:
-                if failed.reasons and failed.reasons[0] == "ConditionalCheckFailed":  # same key, raced
-                    return _replayed(self.table.get(f"USER#{owner.user_id}", f"INJECTION#{injection_id}"), request)
+                self.bots.save_with_injection(updated, record)
+            except AlreadyExists:  # the same key, raced by a concurrent retry: answer with its result
+                return _replayed(self.injections.get(owner.user_id, injection_id), request)
+            except WriteConflict:
                 continue
             return injection_view(record)
         raise Conflict("the bot is busy; try again", code="concurrent_update")
@@ -83,13 +80,9 @@ class CapitalService:
         if bot_id:
             if self.bots.get(owner.user_id, bot_id) is None:
                 raise NotFound(f"bot {bot_id} not found")
-            items, next_cursor = self.table.query(
-                "gsi1pk = :pk", {":pk": f"BOT#{bot_id}#INJECTIONS"}, index="gsi1", limit=limit, cursor=cursor,
-                partition=("gsi1pk", f"BOT#{bot_id}#INJECTIONS"), newest_first=True)
+            items, next_cursor = self.injections.for_bot(bot_id, limit, cursor)
         else:
-            items, next_cursor = self.table.query(
-                "pk = :pk AND begins_with(sk, :inj)", {":pk": f"USER#{owner.user_id}", ":inj": "INJECTION#"},
-                limit=limit, cursor=cursor, partition=("pk", f"USER#{owner.user_id}"))
+            items, next_cursor = self.injections.for_owner(owner.user_id, limit, cursor)
         return [injection_view(item) for item in items], next_cursor
 
     def portfolio(self, owner: Principal) -> dict[str, Any]:

@@ -7,18 +7,14 @@ masked key and the field names. See docs/api_keys.md.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from botfleet import runtime
-from botfleet.adapters.dynamo.table import ConditionFailed
-from botfleet.adapters.vault import SecretFields, VaultError
 from botfleet.clock import Clock, iso
 from botfleet.domain.providers import CREDENTIAL_FIELDS, PROVIDERS
-from botfleet.errors import Conflict, NotFound, RateLimited, Unprocessable
+from botfleet.errors import Conflict, NotFound, RateLimited, SecretUnreadable, Unprocessable
+from botfleet.ports import StoredKeys
 
 MAX_VALUE_LENGTH = 512
 MASK = "****"
@@ -30,7 +26,7 @@ Audit = Callable[[str, str, str, Any, Any], Any]  # (actor_id, action, target, b
 
 class SecretVault(Protocol):
     def seal(self, user_id: str, provider: str, secret: Mapping[str, str]) -> dict[str, str]: ...
-    def open(self, user_id: str, provider: str, sealed: Mapping[str, Any]) -> SecretFields: ...
+    def open(self, user_id: str, provider: str, sealed: Mapping[str, Any]) -> Mapping[str, str]: ...
 
 
 class KeyTester(Protocol):
@@ -82,19 +78,11 @@ def mask(api_key: str) -> str:
 # -- the service ---------------------------------------------------------------------------------------------------
 
 
-def _pk(user_id: str) -> str:
-    return f"USER#{user_id}"
-
-
-def _sk(provider: str) -> str:
-    return f"KEY#{provider}"
-
-
 class KeyService:
-    def __init__(self, table: Any, vault: SecretVault, clock: Clock, tester: KeyTester, *,
+    def __init__(self, stored: StoredKeys, vault: SecretVault, clock: Clock, tester: KeyTester, *,
                  audit: Audit | None = None, timer: Callable[[], float] = time.monotonic,
                  tests_per_minute: int = TESTS_PER_MINUTE):
-        self.table = table
+        self.stored = stored
         self.vault = vault
         self.clock = clock
         self.tester = tester
@@ -106,9 +94,7 @@ class KeyService:
 
     def list(self, user_id: str) -> list[dict[str, Any]]:
         """Every provider, configured or not, in a fixed order."""
-        items = self.table.query_all("pk = :pk AND begins_with(sk, :prefix)",
-                                     {":pk": _pk(user_id), ":prefix": "KEY#"})
-        by_provider = {item["provider"]: item for item in items if item.get("entity") == "api_key"}
+        by_provider = {item["provider"]: item for item in self.stored.all_of(user_id)}
         return [_record(provider, by_provider.get(provider)) for provider in PROVIDERS]
 
     def get(self, user_id: str, provider: str) -> dict[str, Any]:
@@ -119,7 +105,7 @@ class KeyService:
     def is_configured(self, user_id: str, provider: str) -> bool:
         return provider in PROVIDERS and self._item(user_id, provider) is not None
 
-    def credentials_for(self, user_id: str, provider: str) -> SecretFields:
+    def credentials_for(self, user_id: str, provider: str) -> Mapping[str, str]:
         """The opened credentials, for the trading engine (live mode) and the AI assistant. Never log them."""
         check_provider(provider)
         return self._open(user_id, provider, self._stored(user_id, provider))
@@ -130,13 +116,13 @@ class KeyService:
         credentials = clean_credentials(provider, body)
         before = self._item(user_id, provider)
         item = {
-            "pk": _pk(user_id), "sk": _sk(provider), "entity": "api_key", "user_id": user_id,
+            "user_id": user_id,
             "provider": provider, **self.vault.seal(user_id, provider, credentials),
             "masked_key": mask(credentials["api_key"]), "fields": list(credentials),
             "updated_at": iso(self.clock.now()),
             "last_test": None,  # a new key hasn't been tested; an old result must not vouch for it
         }
-        self.table.put(item)
+        self.stored.put(item)
         self._audit(user_id, "key.saved", provider, before, item)
         return _record(provider, item)
 
@@ -146,7 +132,7 @@ class KeyService:
         before = self._item(user_id, provider)
         if before is None:
             return
-        self.table.delete(_pk(user_id), _sk(provider))
+        self.stored.delete(user_id, provider)
         self._audit(user_id, "key.deleted", provider, before, None)
 
     # -- testing -------------------------------------------------------------------------------------------------
@@ -174,7 +160,7 @@ class KeyService:
     # -- plumbing ------------------------------------------------------------------------------------------------
 
     def _item(self, user_id: str, provider: str) -> dict[str, Any] | None:
-        return self.table.get(_pk(user_id), _sk(provider), consistent=True)
+        return self.stored.get(user_id, provider)
 
     def _stored(self, user_id: str, provider: str) -> dict[str, Any]:
         item = self._item(user_id, provider)
@@ -182,10 +168,10 @@ class KeyService:
             raise NotFound(f"no {provider} key is configured", code="key_not_configured")
         return item
 
-    def _open(self, user_id: str, provider: str, item: Mapping[str, Any]) -> SecretFields:
+    def _open(self, user_id: str, provider: str, item: Mapping[str, Any]) -> Mapping[str, str]:
         try:
             return self.vault.open(user_id, provider, item)
-        except VaultError:
+        except SecretUnreadable:
             # Tampered, or a blob that belongs to someone else: the key is unusable, the user can fix it by saving.
             raise Conflict(f"the stored {provider} key cannot be decrypted; save it again",
                            code="key_unreadable") from None
@@ -193,20 +179,13 @@ class KeyService:
     def _remember(self, user_id: str, provider: str, stored: Mapping[str, Any], result: dict[str, Any]) -> None:
         last_test = {key: result[key] for key in ("ok", "message", "latency_ms")} | {"at": iso(self.clock.now())}
         # Only onto the key that was tested: if it was replaced or deleted meanwhile, the result is stale.
-        with contextlib.suppress(ConditionFailed):
-            self.table.update(_pk(user_id), _sk(provider), "SET last_test = :result",
-                              values={":result": last_test, ":wrapped": stored["wrapped_key"]},
-                              condition="wrapped_key = :wrapped")
+        self.stored.remember_test(user_id, provider, stored["wrapped_key"], last_test)
 
     def _throttle(self, user_id: str) -> None:
         """A fixed one-minute window per user, counted in a self-expiring item of the user's partition."""
         now = int(self.clock.now().timestamp())
         minute = now // 60
-        counter = self.table.update(
-            _pk(user_id), f"KEYTEST#{minute}", "ADD tests :one SET entity = :entity, expires_at = :expires",
-            values={":one": 1, ":entity": "key_test_counter", ":expires": (minute + 2) * 60},
-        )
-        if int(counter["tests"]) > self.tests_per_minute:
+        if self.stored.count_test(user_id, minute, (minute + 2) * 60) > self.tests_per_minute:
             retry_after = (minute + 1) * 60 - now
             raise RateLimited(f"at most {self.tests_per_minute} key tests a minute; try again in {retry_after} s",
                               code="too_many_key_tests", headers={"Retry-After": str(retry_after)})
@@ -237,20 +216,3 @@ def _last_test_view(last_test: Mapping[str, Any] | None) -> dict[str, Any] | Non
 
 def _audit_view(item: Mapping[str, Any] | None) -> dict[str, str] | None:
     return {"provider": item["provider"], "masked_key": item["masked_key"]} if item else None
-
-
-# -- composition ---------------------------------------------------------------------------------------------------
-
-
-@runtime._component  # the composition root's build-once cache, so runtime.reset() forgets this one too
-def keys_service() -> KeyService:
-    """The keys function's service from its environment: TABLE_NAME, KEYS_KMS_KEY_ID, optional
-    BOTFLEET_PROVIDER_URLS (tests aim providers at mock servers) and KEYS_TEST_TIMEOUT_S (default 5)."""
-    from botfleet.adapters.aws import client
-    from botfleet.adapters.providers import DEFAULT_TIMEOUT_S, ProviderTester, provider_urls_from_env
-    from botfleet.adapters.vault import KeyVault
-
-    tester = ProviderTester(provider_urls_from_env(os.environ.get("BOTFLEET_PROVIDER_URLS")),
-                            timeout_s=float(os.environ.get("KEYS_TEST_TIMEOUT_S") or DEFAULT_TIMEOUT_S))
-    vault = KeyVault(client("kms"), os.environ.get("KEYS_KMS_KEY_ID", ""))
-    return KeyService(runtime.table(), vault, runtime.clock(), tester, audit=runtime.audit().record)

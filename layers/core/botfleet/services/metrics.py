@@ -9,22 +9,20 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
+from botfleet.ports import Counters
 from botfleet.services.auth import Principal
 
 
 class MetricsService:
-    def __init__(self, bots: Any, table: Any):
+    def __init__(self, bots: Any, counters: Counters):
         self.bots = bots
-        self.table = table
+        self.counters = counters
 
     def snapshot(self, caller: Principal) -> dict[str, Any]:
         fleet = caller.is_admin
         bots = self._all(self.bots.list_all) if fleet else self.bots.all_of_owner(caller.user_id)
-        if fleet:
-            summaries = self.table.query_all("gsi2pk = :s", {":s": "SUMMARIES"}, index="gsi2")
-        else:
-            summaries = self.bots.summaries(caller.user_id)
-        counters = self.table.get("FLEET", "COUNTERS") or {}
+        summaries = self.counters.all_trade_summaries() if fleet else self.bots.summaries(caller.user_id)
+        counters = self.counters.fleet()
         statuses = Counter(bot.status for bot in bots)
         quarantines = sum(int(bot.pause_count) for bot in bots)
         risk_pauses = Counter(bot.pause_reason for bot in bots if bot.status == "paused" and bot.pause_reason)
@@ -41,8 +39,8 @@ class MetricsService:
             "risk_pauses_total": quarantines,
             "trades": _merge(trades),
             "ticks_total": int(counters.get("ticks", 0)) if fleet else None,
-            "errors_total": int(counters.get("errors", 0)) if fleet else sum(
-                int(i.get("errors", 0)) for i in [self.table.get(f"USER#{caller.user_id}", "COUNTERS") or {}]),
+            "errors_total": int(counters.get("errors", 0)) if fleet else int(
+                self.counters.of_user(caller.user_id).get("errors", 0)),
         }
 
     @staticmethod

@@ -2,8 +2,8 @@
 at the last rung it is deleted and a new generation replaces it. One Step Functions execution per
 (bot, pause number), named after both so the trigger is idempotent (a replayed tick starts nothing new).
 
-Items: the config `CONFIG` / `QUARANTINE`; the bot's own `quarantine` field (stage, wait, times); history
-events `USER#<owner>` / `QUARANTINE#<ts>#<bot>#<n>` (entity `quarantine_event`, streamed to the dashboard).
+State: the bot's own `quarantine` field (stage, wait, times); the history events and the admin's configuration
+behind the QuarantineLog port (adapters/dynamo/quarantine.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from botfleet.adapters.dynamo.table import storable
 from botfleet.clock import Clock, iso, parse_iso
 from botfleet.domain import training
 from botfleet.domain.bots import Bot
@@ -24,8 +23,9 @@ from botfleet.domain.market import history_closes
 from botfleet.domain.quarantine import QuarantineConfig, countdown
 from botfleet.errors import NotFound
 from botfleet.ids import new_id
+from botfleet.ports import QuarantineLog
 from botfleet.services.auth import Principal
-from botfleet.views import plain_json
+from botfleet.views import plain_json, quarantine_event_view
 
 RETRAIN_BUDGET = 150  # parameter sets: a retrain is one Lambda call, bounded to a few seconds
 RETRAIN_CANDLES = 3000
@@ -36,9 +36,9 @@ def execution_name(bot_id: str, pause_number: int) -> str:
 
 
 class QuarantineService:
-    def __init__(self, table: Any, bots: Any, markets: Any, executions: Any, clock: Clock, *, time_scale: float = 1.0,
-                 audit: Any = None, market_seed: str = "botfleet"):
-        self.table = table
+    def __init__(self, log: QuarantineLog, bots: Any, markets: Any, executions: Any, clock: Clock, *,
+                 time_scale: float = 1.0, audit: Any = None, market_seed: str = "botfleet"):
+        self.log = log
         self.bots = bots
         self.markets = markets
         self.executions = executions
@@ -49,7 +49,7 @@ class QuarantineService:
 
     # --- configuration ---------------------------------------------------------------------------
     def config(self) -> QuarantineConfig:
-        item = self.table.get("CONFIG", "QUARANTINE")
+        item = self.log.config()
         if not item:
             return QuarantineConfig()
         return QuarantineConfig(tuple(int(d) for d in item["durations_seconds"]), int(item["max_pauses"]))
@@ -57,8 +57,7 @@ class QuarantineService:
     def set_config(self, admin: Principal, raw: dict[str, Any], request_id: str | None = None) -> dict[str, Any]:
         before = self.config().to_json()
         config = QuarantineConfig.parse(raw)
-        self.table.put({"pk": "CONFIG", "sk": "QUARANTINE", "entity": "config", **config.to_json(),
-                        "updated_at": iso(self.clock.now()), "updated_by": admin.user_id})
+        self.log.save_config({**config.to_json(), "updated_at": iso(self.clock.now()), "updated_by": admin.user_id})
         if self.audit:
             self.audit.record(admin, "quarantine.config", "config:quarantine", before, config.to_json(), request_id)
         return config.to_json()
@@ -133,7 +132,7 @@ class QuarantineService:
                            pause_reason=None, quarantine=None, ledger=bot.ledger.rebase_at_next_mark(),
                            updated_at=iso(self.clock.now()))
 
-        # A failure to save raises (ConditionFailed, or NotFound when the bot is gone): the state machine
+        # A failure to save raises (a write conflict, or NotFound when the bot is gone): the state machine
         # retries or catches it, instead of reporting a redeploy that didn't happen.
         redeployed = self._mutate(owner_id, bot_id, change, attempts=3)
         self._event(redeployed, pause_number, "redeployed", f"back in the market with {redeployed.params}",
@@ -196,16 +195,12 @@ class QuarantineService:
         return rows
 
     def history(self, owner: Principal, bot_id: str | None, limit: int, cursor: str | None):
-        filters = {"filter_expression": "bot_id = :bot", "values": {":bot": bot_id}} if bot_id else {}
-        values = {":pk": f"USER#{owner.user_id}", ":q": "QUARANTINE#", **filters.get("values", {})}
-        items, next_cursor = self.table.query(
-            "pk = :pk AND begins_with(sk, :q)", values, filter_expression=filters.get("filter_expression"),
-            limit=limit, cursor=cursor, partition=("pk", f"USER#{owner.user_id}"), newest_first=True)
+        items, next_cursor = self.log.history(owner.user_id, bot_id, limit, cursor)
         if bot_id and not items and not cursor and self.bots.get(owner.user_id, bot_id) is None:
             # Someone else's bot (or none) is a 404 like everywhere else; an own bot that was regenerated away
             # still shows its history, since that lives in the owner's partition.
             raise NotFound(f"bot {bot_id} not found")
-        return [event_view(item) for item in items], next_cursor
+        return [quarantine_event_view(item) for item in items], next_cursor
 
     # --- internals -----------------------------------------------------------------------------------
     def _bot(self, owner_id: str, bot_id: str) -> Bot:
@@ -234,10 +229,8 @@ class QuarantineService:
 
     def _event(self, bot: Bot, pause_number: int, kind: str, message: str, **details: Any) -> None:
         ts = iso(self.clock.now())
-        self.table.put({"pk": f"USER#{bot.owner_id}", "sk": f"QUARANTINE#{ts}#{bot.id}#{new_id('q')}",
-                        "entity": "quarantine_event", "owner_id": bot.owner_id, "bot_id": bot.id,
-                        "generation": bot.generation, "pause_number": pause_number, "kind": kind,
-                        "message": message, "ts": ts, **storable(details)})
+        self.log.append({"owner_id": bot.owner_id, "bot_id": bot.id, "generation": bot.generation,
+                         "pause_number": pause_number, "kind": kind, "message": message, "ts": ts, **details})
 
     def _train(self, bot: Bot, seed: str) -> dict[str, Any] | None:
         """A bounded retrain on recent market history (the simulator's, ending at the current price)."""
@@ -248,12 +241,6 @@ class QuarantineService:
         sets = training.search_space(bot.strategy, RETRAIN_BUDGET, seed=seed)
         results = training.evaluate(bot.strategy, closes, sets, bot.exchange, bot.symbol, float(bot.capital))
         return training.reduce_chunks([results])
-
-
-def event_view(item: dict[str, Any]) -> dict[str, Any]:
-    keys = ("bot_id", "generation", "pause_number", "kind", "message", "stage", "wait_seconds", "successor_id",
-            "params", "metrics", "ts")
-    return plain_json({key: item.get(key) for key in keys if item.get(key) is not None})
 
 
 def _generation_name(name: str, generation: int) -> str:

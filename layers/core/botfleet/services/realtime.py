@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from botfleet.adapters.dynamo.bots import item_to_bot
-from botfleet.adapters.dynamo.table import from_dynamo
 from botfleet.clock import Clock, iso
-from botfleet.ports import ConnectionPublisher
+from botfleet.ports import ConnectionPublisher, TableChange
 from botfleet.services.auth import AuthService, Principal
-from botfleet.views import assistant_message_view, bot_view, trade_view
+from botfleet.views import LIVE_EVENTS
 
 log = logging.getLogger(__name__)
 
 TOPICS = ("trades", "bots", "quarantine", "training", "metrics", "assistant")
-# A conversation with the assistant is its user's alone: not even a fleet-watching admin receives it.
-PRIVATE_TOPICS = frozenset({"assistant"})
 SCOPES = ("own", "fleet")  # fleet: every user's events, admins only
 MAX_MESSAGE_CHARS = 4096  # a subscribe is ~100 characters; API Gateway itself allows 128 KB
 CONNECTION_TTL = timedelta(hours=2)  # API Gateway closes WebSocket connections after 2 h anyway
@@ -102,28 +99,30 @@ class Broadcaster:
     """The broadcaster function: table changes → events on their owners' subscribed connections.
     Needs no signing key: it never authenticates anyone, it only reads who is connected."""
 
-    def __init__(self, connections: Any, publisher: ConnectionPublisher, clock: Clock):
+    def __init__(self, connections: Any, publisher: ConnectionPublisher, clock: Clock,
+                 decode: Callable[[list[dict[str, Any]]], list[TableChange]]):
         self.connections = connections
         self.publisher = publisher
         self.clock = clock
+        self.decode = decode  # the stream's records → TableChanges (adapters/dynamo/stream.py)
 
     def broadcast(self, records: list[dict[str, Any]]) -> int:
         """Turn stream records into events and deliver each to its owner's subscribed connections.
         Returns the number of messages delivered. Gone connections are removed."""
-        by_owner: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-        for record in records:
-            event = self._event_for(record)
+        by_owner: dict[str, list[tuple[str, dict[str, Any], bool]]] = {}
+        for change in self.decode(records):
+            event = self._event_for(change)
             if event:
-                owner, topic, message = event
-                by_owner.setdefault(owner, []).append((topic, message))
+                owner, topic, message, private = event
+                by_owner.setdefault(owner, []).append((topic, message, private))
         delivered = 0
         watchers = self.connections.fleet_watchers() if by_owner else []
         for owner, events in by_owner.items():
             recipients = {c["connection_id"]: c for c in [*self.connections.for_user(owner), *watchers]}
             for connection in recipients.values():
                 topics = connection.get("topics") or TOPICS  # not subscribed yet: everything of one's own
-                for topic, message in events:
-                    if topic not in topics or (topic in PRIVATE_TOPICS and connection.get("user_id") != owner):
+                for topic, message, private in events:
+                    if topic not in topics or (private and connection.get("user_id") != owner):
                         continue
                     if not self.publisher.send(connection["connection_id"], message):
                         self.connections.remove(connection["connection_id"])
@@ -132,37 +131,17 @@ class Broadcaster:
                     delivered += 1
         return delivered
 
-    def _event_for(self, record: dict[str, Any]) -> tuple[str, str, dict[str, Any]] | None:
-        change = record.get("dynamodb", {})
-        new = from_dynamo(change["NewImage"]) if "NewImage" in change else None
-        old = from_dynamo(change["OldImage"]) if "OldImage" in change else None
-        current = new or old
-        if not current:
+    def _event_for(self, change: TableChange) -> tuple[str, str, dict[str, Any], bool] | None:
+        """(owner, topic, message, private) for a change the dashboard shows (views.LIVE_EVENTS), else None."""
+        current = change.current
+        live = LIVE_EVENTS.get(current.get("entity", ""))
+        if live is None or (live.inserts_only and change.event != "INSERT"):
             return None
-        ts = iso(self.clock.now())
-        if current.get("entity") == "trade" and record.get("eventName") == "INSERT":
-            return current["owner_id"], "trades", {"type": "trade", "data": trade_view(current), "ts": ts}
-        if current.get("entity") == "quarantine_event" and record.get("eventName") == "INSERT":
-            from botfleet.services.quarantine import event_view
-
-            return current["owner_id"], "quarantine", {"type": "quarantine", "data": event_view(current), "ts": ts}
-        if current.get("entity") == "ai_message" and record.get("eventName") == "INSERT":
-            return current["owner_id"], "assistant", {"type": "assistant", "data": assistant_message_view(current),
-                                                      "ts": ts}
-        if current.get("entity") == "training_run":
-            from botfleet.services.training import run_view
-
-            return current["owner_id"], "training", {"type": "training", "data": run_view(current), "ts": ts}
-        if current.get("entity") == "bot":
-            changed = old is None or new is None or any(
-                old.get(k) != new.get(k) for k in ("status", "pause_reason", "pause_count", "mode", "generation")
-            )
-            if not changed:
-                return None
-            data = bot_view(item_to_bot(current))
-            data["deleted"] = new is None
-            return current["owner_id"], "bots", {"type": "bot_status", "data": data, "ts": ts}
-        return None
+        data = live.view(change)
+        if data is None:
+            return None
+        message = {"type": live.type, "data": data, "ts": iso(self.clock.now())}
+        return current["owner_id"], live.topic, message, live.private
 
 
 def _error(code: str, message: str) -> dict[str, Any]:

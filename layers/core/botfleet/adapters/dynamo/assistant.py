@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from botfleet.adapters.dynamo.schema import user_pk
 from botfleet.adapters.dynamo.table import ConditionFailed, Table
 
 # A conversation is kept 90 days; a proposal a day past its expiry (long enough to tell "expired" from "unknown").
@@ -19,53 +20,53 @@ class DynamoAssistantStore:
 
     # -- the conversation --------------------------------------------------------------------------------------
     def append_message(self, user_id: str, message: dict[str, Any], now_epoch: int) -> None:
-        self.table.put({"pk": f"USER#{user_id}", "sk": f"AICHAT#{message['ts']}#{message['id']}",
+        self.table.put({"pk": user_pk(user_id), "sk": f"AICHAT#{message['ts']}#{message['id']}",
                         "entity": "ai_message", "owner_id": user_id, **message,
                         "expires_at": now_epoch + MESSAGE_TTL_SECONDS})
 
     def messages(self, user_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
         """A page of the conversation, newest first (the caller turns it around); the cursor goes further back."""
         items, next_cursor = self.table.query(
-            "pk = :pk AND begins_with(sk, :chat)", {":pk": f"USER#{user_id}", ":chat": "AICHAT#"},
-            limit=limit, cursor=cursor, partition=("pk", f"USER#{user_id}"), newest_first=True)
+            "pk = :pk AND begins_with(sk, :chat)", {":pk": user_pk(user_id), ":chat": "AICHAT#"},
+            limit=limit, cursor=cursor, partition=("pk", user_pk(user_id)), newest_first=True)
         return [_message(item) for item in items], next_cursor
 
     # -- memory ------------------------------------------------------------------------------------------------
     def memory(self, user_id: str) -> dict[str, Any]:
-        item = self.table.get(f"USER#{user_id}", "AIMEMORY", consistent=True) or {}
+        item = self.table.get(user_pk(user_id), "AIMEMORY", consistent=True) or {}
         return {"facts": list(item.get("facts") or []), "admin_unlocked_until": item.get("admin_unlocked_until")}
 
     def save_memory(self, user_id: str, memory: dict[str, Any]) -> None:
-        self.table.put({"pk": f"USER#{user_id}", "sk": "AIMEMORY", "entity": "ai_memory", "owner_id": user_id,
+        self.table.put({"pk": user_pk(user_id), "sk": "AIMEMORY", "entity": "ai_memory", "owner_id": user_id,
                         "facts": memory["facts"], "admin_unlocked_until": memory.get("admin_unlocked_until")})
 
     def forget(self, user_id: str) -> int:
         """Erase the conversation and the memory; pending proposals are cancelled by the service, not erased
         (the audit trail refers to them). Returns how many items went."""
         items = self.table.query_all("pk = :pk AND begins_with(sk, :chat)",
-                                     {":pk": f"USER#{user_id}", ":chat": "AICHAT#"})
-        keys = [(item["pk"], item["sk"]) for item in items] + [(f"USER#{user_id}", "AIMEMORY")]
+                                     {":pk": user_pk(user_id), ":chat": "AICHAT#"})
+        keys = [(item["pk"], item["sk"]) for item in items] + [(user_pk(user_id), "AIMEMORY")]
         self.table.delete_many(keys)
         return len(items)
 
     def count_chat(self, user_id: str, window_start: int, expires_at: int) -> int:
-        counter = self.table.update(f"USER#{user_id}", f"AICHATCOUNT#{window_start}",
+        counter = self.table.update(user_pk(user_id), f"AICHATCOUNT#{window_start}",
                                     "ADD messages :one SET entity = :entity, expires_at = :expires",
                                     values={":one": 1, ":entity": "ai_chat_counter", ":expires": expires_at})
         return int(counter["messages"])
 
     # -- proposals ---------------------------------------------------------------------------------------------
     def add_proposal(self, user_id: str, proposal: dict[str, Any], valid_until_epoch: int) -> None:
-        self.table.put({"pk": f"USER#{user_id}", "sk": f"AIACTION#{proposal['id']}", "entity": "ai_action",
+        self.table.put({"pk": user_pk(user_id), "sk": f"AIACTION#{proposal['id']}", "entity": "ai_action",
                         "owner_id": user_id, **proposal, "expires_at": valid_until_epoch + PROPOSAL_TTL_SECONDS},
                        condition="attribute_not_exists(pk)")
 
     def proposal(self, user_id: str, action_id: str) -> dict[str, Any] | None:
-        return self.table.get(f"USER#{user_id}", f"AIACTION#{action_id}", consistent=True)
+        return self.table.get(user_pk(user_id), f"AIACTION#{action_id}", consistent=True)
 
     def pending_proposals(self, user_id: str) -> list[dict[str, Any]]:
         items = self.table.query_all("pk = :pk AND begins_with(sk, :act)",
-                                     {":pk": f"USER#{user_id}", ":act": "AIACTION#"})
+                                     {":pk": user_pk(user_id), ":act": "AIACTION#"})
         return [item for item in items if item.get("status") == "pending"]
 
     def transition(self, user_id: str, action_id: str, *, to: str, expect: str = "pending",
@@ -87,7 +88,7 @@ class DynamoAssistantStore:
             expression += ", #result = :result"
             values[":result"] = result
         try:
-            self.table.update(f"USER#{user_id}", f"AIACTION#{action_id}", expression, condition=condition,
+            self.table.update(user_pk(user_id), f"AIACTION#{action_id}", expression, condition=condition,
                               names={"#status": "status", **({"#result": "result"} if result is not None else {})},
                               values=values)
         except ConditionFailed:

@@ -8,9 +8,13 @@ from dataclasses import asdict, fields, replace
 from decimal import Decimal
 from typing import Any
 
+from botfleet.adapters.dynamo.injections import injection_item
+from botfleet.adapters.dynamo.schema import bot_pk, shard_pk, user_pk, user_trades_pk
 from botfleet.adapters.dynamo.table import ConditionFailed, Table
 from botfleet.domain.bots import Bot, UnreadableBot
 from botfleet.domain.ledger import Ledger
+from botfleet.errors import AlreadyExists
+from botfleet.settings import ConfigurationError
 
 _BOT_FIELDS = {f.name for f in fields(Bot)}
 
@@ -21,17 +25,19 @@ def shard_of(bot_id: str, shards: int) -> int:
 
 
 def bot_key(owner_id: str, bot_id: str) -> tuple[str, str]:
-    return f"USER#{owner_id}", f"BOT#{bot_id}"
+    return user_pk(owner_id), bot_pk(bot_id)
 
 
-def bot_to_item(bot: Bot, shards: int) -> dict[str, Any]:
+def bot_to_item(bot: Bot, shards: int | None) -> dict[str, Any]:
     pk, sk = bot_key(bot.owner_id, bot.id)
     # gsi2 lists the whole fleet for admins (newest first by creation time).
     item = {"pk": pk, "sk": sk, "entity": "bot", "gsi2pk": "BOTS", "gsi2sk": f"{bot.created_at}#{bot.id}",
             **asdict(bot)}
     if bot.status == "running":
+        if shards is None:  # settings_for() makes TICK_SHARDS required in every function that writes bots
+            raise ConfigurationError("this function writes bots but was given no TICK_SHARDS")
         # Sparse index: only running bots are in a shard, so the tick reads exactly the bots it runs.
-        item["gsi1pk"], item["gsi1sk"] = f"SHARD#{shard_of(bot.id, shards)}", f"BOT#{bot.id}"
+        item["gsi1pk"], item["gsi1sk"] = shard_pk(shard_of(bot.id, shards)), bot_pk(bot.id)
     return item
 
 
@@ -47,7 +53,8 @@ def item_to_bot(item: dict[str, Any]) -> Bot:
     return Bot(**values)
 
 
-def _load(item: dict[str, Any]) -> Bot | UnreadableBot:
+def load_bot(item: dict[str, Any]) -> Bot | UnreadableBot:
+    """The bot of an item, or UnreadableBot naming the defect: one corrupt item never fails a whole read."""
     try:
         return item_to_bot(item)
     except Exception as exc:  # any defect of one stored item: reported per bot, never raised for the shard
@@ -57,7 +64,7 @@ def _load(item: dict[str, Any]) -> Bot | UnreadableBot:
 
 
 class DynamoBotRepository:
-    def __init__(self, table: Table, shards: int):
+    def __init__(self, table: Table, shards: int | None):
         self.table = table
         self.shards = shards
 
@@ -65,13 +72,13 @@ class DynamoBotRepository:
         """The bot under its owner, and a pointer from its id to its owner (admins address bots by id)."""
         self.table.transact([
             {"Put": {"Item": bot_to_item(bot, self.shards), "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Put": {"Item": {"pk": f"BOT#{bot.id}", "sk": "META", "entity": "bot_pointer", "owner_id": bot.owner_id},
+            {"Put": {"Item": {"pk": bot_pk(bot.id), "sk": "META", "entity": "bot_pointer", "owner_id": bot.owner_id},
                      "ConditionExpression": "attribute_not_exists(pk)"}},
         ])
 
     def get_any(self, bot_id: str) -> Bot | None:
         """A bot by id alone, whoever owns it (admin and system use only)."""
-        pointer = self.table.get(f"BOT#{bot_id}", "META")
+        pointer = self.table.get(bot_pk(bot_id), "META")
         return self.get(pointer["owner_id"], bot_id) if pointer else None
 
     def list_all(self, limit: int, cursor: str | None) -> tuple[list[Bot], str | None]:
@@ -81,7 +88,7 @@ class DynamoBotRepository:
 
     def all_of_owner(self, owner_id: str) -> list[Bot]:
         return [item_to_bot(item) for item in self.table.query_all(
-            "pk = :pk AND begins_with(sk, :bot)", {":pk": f"USER#{owner_id}", ":bot": "BOT#"})]
+            "pk = :pk AND begins_with(sk, :bot)", {":pk": user_pk(owner_id), ":bot": "BOT#"})]
 
     def owns(self, owner_id: str, bot_id: str) -> bool:
         return self.table.exists(*bot_key(owner_id, bot_id))
@@ -92,8 +99,8 @@ class DynamoBotRepository:
 
     def list_for_owner(self, owner_id: str, limit: int, cursor: str | None) -> tuple[list[Bot], str | None]:
         items, next_cursor = self.table.query(
-            "pk = :pk AND begins_with(sk, :bot)", {":pk": f"USER#{owner_id}", ":bot": "BOT#"},
-            limit=limit, cursor=cursor, partition=("pk", f"USER#{owner_id}"),
+            "pk = :pk AND begins_with(sk, :bot)", {":pk": user_pk(owner_id), ":bot": "BOT#"},
+            limit=limit, cursor=cursor, partition=("pk", user_pk(owner_id)),
         )
         return [item_to_bot(item) for item in items], next_cursor
 
@@ -121,15 +128,21 @@ class DynamoBotRepository:
                     raise
         return None
 
-    def save_with_record(self, bot: Bot, record: dict[str, Any]) -> Bot:
-        """Save the bot (version-checked) and put a new record (e.g. a capital injection) atomically.
-        Raises ConditionFailed; its reasons say which of the two (record first, bot second) failed."""
+    def save_with_injection(self, bot: Bot, injection: dict[str, Any]) -> Bot:
+        """Save the bot (version-checked) and record a capital injection, atomically. AlreadyExists when the
+        injection is there already (a retried Idempotency-Key); ConditionFailed when the bot changed meanwhile."""
         saved = replace(bot, version=bot.version + 1)
-        self.table.transact([
-            {"Put": {"Item": record, "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Put": {"Item": bot_to_item(saved, self.shards), "ConditionExpression": "version = :read",
-                     "ExpressionAttributeValues": {":read": bot.version}}},
-        ])
+        try:
+            self.table.transact([
+                {"Put": {"Item": injection_item(bot.owner_id, injection),
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Put": {"Item": bot_to_item(saved, self.shards), "ConditionExpression": "version = :read",
+                         "ExpressionAttributeValues": {":read": bot.version}}},
+            ])
+        except ConditionFailed as failed:
+            if failed.reasons and failed.reasons[0] == "ConditionalCheckFailed":
+                raise AlreadyExists(injection["id"]) from None
+            raise
         return saved
 
     def delete(self, bot: Bot) -> None:
@@ -142,7 +155,7 @@ class DynamoBotRepository:
             self.table.transact([
                 {"Delete": {"Key": dict(zip(("pk", "sk"), bot_key(owner_id, bot_id), strict=True)),
                             "ConditionExpression": "attribute_exists(pk)"}},
-                {"Delete": {"Key": {"pk": f"BOT#{bot_id}", "sk": "META"}}},
+                {"Delete": {"Key": {"pk": bot_pk(bot_id), "sk": "META"}}},
             ])
         except ConditionFailed:
             return False
@@ -150,15 +163,15 @@ class DynamoBotRepository:
 
     def purge_history(self, bot_id: str) -> int:
         """Delete a bot's trades and events (account deletion). Returns how many items went."""
-        items = self.table.query_all("pk = :pk", {":pk": f"BOT#{bot_id}"})
+        items = self.table.query_all("pk = :pk", {":pk": bot_pk(bot_id)})
         self.table.delete_many([(item["pk"], item["sk"]) for item in items])
         return len(items)
 
     def running_in_shard(self, shard: int) -> list[Bot | UnreadableBot]:
         """Every running bot of the shard; one that cannot be read comes back as UnreadableBot, so the engine
         can pause it and trade the rest of the shard."""
-        items = self.table.query_all("gsi1pk = :shard", {":shard": f"SHARD#{shard}"}, index="gsi1")
-        return [_load(item) for item in items]
+        items = self.table.query_all("gsi1pk = :shard", {":shard": shard_pk(shard)}, index="gsi1")
+        return [load_bot(item) for item in items]
 
     def pause_unrunnable(self, owner_id: str, bot_id: str, reason: str, message: str, ts: str) -> bool:
         """Pause a bot the engine cannot run, touching only its status (its other attributes may be what is
@@ -173,7 +186,7 @@ class DynamoBotRepository:
                             "ExpressionAttributeNames": {"#status": "status"},
                             "ExpressionAttributeValues": {":paused": "paused", ":running": "running",
                                                           ":reason": reason, ":ts": ts, ":one": 1}}},
-                {"Put": {"Item": {"pk": f"BOT#{bot_id}", "sk": f"EVENT#{ts}#999", "entity": "bot_event",
+                {"Put": {"Item": {"pk": bot_pk(bot_id), "sk": f"EVENT#{ts}#999", "entity": "bot_event",
                                   "owner_id": owner_id, "bot_id": bot_id, "kind": "engine_pause",
                                   "reason": reason, "message": message[:500], "ts": ts}}},
             ])
@@ -198,19 +211,19 @@ class DynamoBotRepository:
         ]
         for trade in trades:
             operations.append({"Put": {"Item": {
-                "pk": f"BOT#{before.id}", "sk": f"TRADE#{trade['ts']}#{trade['id']}", "entity": "trade",
-                "gsi1pk": f"USER#{before.owner_id}#TRADES", "gsi1sk": f"{trade['ts']}#{trade['id']}", **trade,
+                "pk": bot_pk(before.id), "sk": f"TRADE#{trade['ts']}#{trade['id']}", "entity": "trade",
+                "gsi1pk": user_trades_pk(before.owner_id), "gsi1sk": f"{trade['ts']}#{trade['id']}", **trade,
             }, "ConditionExpression": "attribute_not_exists(pk)"}})
         for number, event in enumerate(events):
             operations.append({"Put": {"Item": {
-                "pk": f"BOT#{before.id}", "sk": f"EVENT#{event['ts']}#{number:03d}", "entity": "bot_event",
+                "pk": bot_pk(before.id), "sk": f"EVENT#{event['ts']}#{number:03d}", "entity": "bot_event",
                 "owner_id": before.owner_id, "bot_id": before.id, **event,
             }}})
         if trades:
             quote = before.quote_currency
             fees = sum((t["fee"] if t["fee_currency"] == quote else t["fee"] * t["price"] for t in trades), Decimal(0))
             operations.append({"Update": {
-                "Key": {"pk": f"USER#{before.owner_id}", "sk": f"SUMMARY#{before.exchange}#{quote}"},
+                "Key": {"pk": user_pk(before.owner_id), "sk": f"SUMMARY#{before.exchange}#{quote}"},
                 "UpdateExpression": "SET entity = :entity, exchange = :exchange, quote_currency = :quote, "
                                     "gsi2pk = :all, gsi2sk = :me "
                                     "ADD trades :count, volume :volume, fees :fees, realized_pnl :pnl",
@@ -224,7 +237,7 @@ class DynamoBotRepository:
             }})
         errors = sum(1 for event in events if event["kind"] in ("order_rejected", "sanity_pause"))
         if errors:
-            for pk in (f"USER#{before.owner_id}", "FLEET"):
+            for pk in (user_pk(before.owner_id), "FLEET"):
                 operations.append({"Update": {"Key": {"pk": pk, "sk": "COUNTERS"},
                                               "UpdateExpression": "SET entity = :entity ADD errors :n",
                                               "ExpressionAttributeValues": {":entity": "counters", ":n": errors}}})
@@ -240,13 +253,13 @@ class DynamoBotRepository:
 
     def events(self, bot_id: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
         return self.table.query(
-            "pk = :pk AND begins_with(sk, :event)", {":pk": f"BOT#{bot_id}", ":event": "EVENT#"},
-            limit=limit, cursor=cursor, partition=("pk", f"BOT#{bot_id}"), newest_first=True,
+            "pk = :pk AND begins_with(sk, :event)", {":pk": bot_pk(bot_id), ":event": "EVENT#"},
+            limit=limit, cursor=cursor, partition=("pk", bot_pk(bot_id)), newest_first=True,
         )
 
     def summaries(self, owner_id: str) -> list[dict[str, Any]]:
         return self.table.query_all("pk = :pk AND begins_with(sk, :summary)",
-                                    {":pk": f"USER#{owner_id}", ":summary": "SUMMARY#"})
+                                    {":pk": user_pk(owner_id), ":summary": "SUMMARY#"})
 
 
 class DynamoTradeRepository:
@@ -255,15 +268,15 @@ class DynamoTradeRepository:
 
     def list_for_bot(self, bot_id: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
         return self.table.query(
-            "pk = :pk AND begins_with(sk, :trade)", {":pk": f"BOT#{bot_id}", ":trade": "TRADE#"},
-            limit=limit, cursor=cursor, partition=("pk", f"BOT#{bot_id}"), newest_first=True,
+            "pk = :pk AND begins_with(sk, :trade)", {":pk": bot_pk(bot_id), ":trade": "TRADE#"},
+            limit=limit, cursor=cursor, partition=("pk", bot_pk(bot_id)), newest_first=True,
         )
 
     def list_for_owner(
         self, owner_id: str, limit: int, cursor: str | None, *, since: str | None = None,
         exchange: str | None = None, symbol: str | None = None, bot_id: str | None = None,
     ) -> tuple[list[dict], str | None]:
-        partition = f"USER#{owner_id}#TRADES"
+        partition = user_trades_pk(owner_id)
         key_condition, values = "gsi1pk = :pk", {":pk": partition}
         if since:
             key_condition += " AND gsi1sk >= :since"

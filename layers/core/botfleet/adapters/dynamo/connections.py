@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from botfleet.adapters.dynamo.schema import user_connections_pk
 from botfleet.adapters.dynamo.table import Table
 
 
@@ -14,7 +15,7 @@ class DynamoConnectionRepository:
     def add(self, connection_id: str, user_id: str, role: str, connected_at: str, expires_at: int) -> None:
         self.table.put({
             "pk": f"CONN#{connection_id}", "sk": "CONN", "entity": "connection",
-            "gsi1pk": f"USER#{user_id}#CONNS", "gsi1sk": connection_id, "connection_id": connection_id,
+            "gsi1pk": user_connections_pk(user_id), "gsi1sk": connection_id, "connection_id": connection_id,
             "user_id": user_id, "role": role, "topics": [], "connected_at": connected_at,
             "expires_at": expires_at,
         })
@@ -40,4 +41,4 @@ class DynamoConnectionRepository:
         self.table.delete(f"CONN#{connection_id}", "CONN")
 
     def for_user(self, user_id: str) -> list[dict[str, Any]]:
-        return self.table.query_all("gsi1pk = :pk", {":pk": f"USER#{user_id}#CONNS"}, index="gsi1")
+        return self.table.query_all("gsi1pk = :pk", {":pk": user_connections_pk(user_id)}, index="gsi1")

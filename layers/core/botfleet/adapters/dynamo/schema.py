@@ -23,3 +23,35 @@ def create_table_kwargs(name: str) -> dict:
         ],
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     }
+
+
+# --- key builders: every partition and sort key the adapters write, so no other module spells them -------------
+
+def user_pk(user_id: str) -> str:
+    """A user's own partition: profile, bots, keys, injections, training runs, quarantine log, assistant."""
+    return f"USER#{user_id}"
+
+
+def bot_pk(bot_id: str) -> str:
+    """A bot's own partition: pointer, trades, events, trained models, training lock."""
+    return f"BOT#{bot_id}"
+
+
+def user_trades_pk(user_id: str) -> str:
+    return f"USER#{user_id}#TRADES"
+
+
+def bot_training_pk(bot_id: str) -> str:
+    return f"BOT#{bot_id}#TRAINING"
+
+
+def bot_injections_pk(bot_id: str) -> str:
+    return f"BOT#{bot_id}#INJECTIONS"
+
+
+def shard_pk(shard: int) -> str:
+    return f"SHARD#{shard}"
+
+
+def user_connections_pk(user_id: str) -> str:
+    return f"USER#{user_id}#CONNS"

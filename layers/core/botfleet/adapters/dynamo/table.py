@@ -13,7 +13,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from botfleet.errors import BadRequest
+from botfleet.errors import BadRequest, WriteConflict
 
 
 class _ExactDeserializer(TypeDeserializer):
@@ -81,7 +81,7 @@ def from_dynamo(item: dict[str, Any]) -> Item:
     return {key: _deserializer.deserialize(value) for key, value in item.items()}
 
 
-class ConditionFailed(Exception):
+class ConditionFailed(WriteConflict):
     """A conditional write (or one in a transaction) did not hold; `reasons` per transaction item."""
 
     def __init__(self, reasons: list[str] | None = None):

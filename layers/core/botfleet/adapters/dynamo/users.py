@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from botfleet.adapters.dynamo.schema import user_pk
 from botfleet.adapters.dynamo.table import ConditionFailed, Table
 from botfleet.errors import Conflict
 
 
 def user_key(user_id: str) -> tuple[str, str]:
-    return f"USER#{user_id}", "PROFILE"
+    return user_pk(user_id), "PROFILE"
 
 
 class DynamoUserRepository:
@@ -61,7 +62,7 @@ class DynamoUserRepository:
     def delete_account(self, user: dict[str, Any]) -> int:
         """Everything under the user's partition (profile, bots, keys, summaries, injections, chat) and the
         email claim. The audit trail lives elsewhere and stays."""
-        items = self.table.query_all("pk = :pk", {":pk": f"USER#{user['id']}"})
+        items = self.table.query_all("pk = :pk", {":pk": user_pk(user['id'])})
         keys = [(item["pk"], item["sk"]) for item in items] + [(f"EMAIL#{user['email']}", "EMAIL")]
         self.table.delete_many(keys)
         return len(keys)

@@ -1,15 +1,21 @@
 """Live exchanges behind one port (`ExchangeClient`): ccxt for Binance, KuCoin and Luno; own clients for VALR
-and OVEX. Importing this package is cheap: ccxt and httpx load only when `make_client` builds a client.
-See docs/exchanges.md.
+and OVEX. Which client serves an exchange is part of its descriptor (`botfleet.domain.exchange_descriptors`);
+this package only resolves it. Importing it is cheap: ccxt and httpx load only when `make_client` builds a
+client. See docs/exchanges.md.
 """
 
 from __future__ import annotations
 
-from botfleet.adapters.exchanges.base import Credentials, ExchangeClient
+import importlib
 
-CCXT_EXCHANGES = ("binance", "kucoin", "luno")
-OWN_CLIENT_EXCHANGES = ("valr", "ovex")
-SUPPORTED_EXCHANGES = CCXT_EXCHANGES + OWN_CLIENT_EXCHANGES
+from botfleet.adapters.exchanges.base import Credentials, ExchangeClient
+from botfleet.domain.exchange_model import CCXT_CLIENT, ClientFactory
+from botfleet.domain.exchanges import EXCHANGE_DESCRIPTORS
+
+SUPPORTED_EXCHANGES = tuple(EXCHANGE_DESCRIPTORS)
+CCXT_EXCHANGES = tuple(exchange_id for exchange_id, descriptor in EXCHANGE_DESCRIPTORS.items()
+                       if descriptor.client == CCXT_CLIENT)
+OWN_CLIENT_EXCHANGES = tuple(exchange_id for exchange_id in SUPPORTED_EXCHANGES if exchange_id not in CCXT_EXCHANGES)
 
 __all__ = ["SUPPORTED_EXCHANGES", "Credentials", "ExchangeClient", "make_client"]
 
@@ -18,17 +24,15 @@ def make_client(exchange_id: str, credentials: dict | None, *, base_url: str | N
                 timeout_s: float = 10) -> ExchangeClient:
     """A client for one exchange and one set of keys. `base_url` replaces the API host (tests aim clients at
     mock servers with it); empty credentials give a client that can only use public endpoints."""
-    # Modules are imported here, not at the top, so a handler that never trades live never pays for them.
-    if exchange_id in CCXT_EXCHANGES:
-        from botfleet.adapters.exchanges.ccxt_client import CcxtExchangeClient
+    descriptor = EXCHANGE_DESCRIPTORS.get(exchange_id)
+    if descriptor is None:
+        raise ValueError(f"unknown exchange {exchange_id!r} (one of: {', '.join(SUPPORTED_EXCHANGES)})")
+    client_class = _client_class(descriptor.client)
+    if descriptor.client.takes_exchange_id:
+        return client_class(exchange_id, credentials or {}, base_url=base_url, timeout_s=timeout_s)
+    return client_class(credentials, base_url=base_url, timeout_s=timeout_s)
 
-        return CcxtExchangeClient(exchange_id, credentials or {}, base_url=base_url, timeout_s=timeout_s)
-    if exchange_id == "valr":
-        from botfleet.adapters.exchanges.valr import ValrClient
 
-        return ValrClient(credentials, base_url=base_url, timeout_s=timeout_s)
-    if exchange_id == "ovex":
-        from botfleet.adapters.exchanges.ovex import OvexClient
-
-        return OvexClient(credentials, base_url=base_url, timeout_s=timeout_s)
-    raise ValueError(f"unknown exchange {exchange_id!r} (one of: {', '.join(SUPPORTED_EXCHANGES)})")
+def _client_class(factory: ClientFactory) -> type:
+    # Imported here, not at the top, so a handler that never trades live never pays for ccxt or httpx.
+    return getattr(importlib.import_module(factory.module), factory.class_name)

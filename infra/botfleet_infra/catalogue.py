@@ -1,0 +1,22 @@
+"""What the infrastructure takes from the core's exchange descriptors, so no list of exchanges is kept here.
+
+The trading engine may open only exchange keys: its KMS condition names exactly the exchange providers
+(`botfleet.domain.providers.EXCHANGE_PROVIDERS`, one per exchange descriptor). `botfleet.domain` is pure
+stdlib Python, so importing it adds nothing to a synth. `python infra/app.py` must also work before the repo is
+pip-installed (infra/app.py), so the core layer's source goes on sys.path when `botfleet` isn't importable.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+from botfleet_infra.settings import REPO_ROOT
+
+if importlib.util.find_spec("botfleet") is None:
+    sys.path.append(str(REPO_ROOT / "layers" / "core"))
+
+from botfleet.domain.providers import EXCHANGE_PROVIDERS  # after the sys.path fallback above
+
+#: The providers whose secrets live trading opens, in the exchanges' listing order.
+ENGINE_SECRET_PROVIDERS: tuple[str, ...] = EXCHANGE_PROVIDERS
