@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -76,6 +76,49 @@ class Bot:
     @property
     def position(self) -> Decimal:
         return self.ledger.base_total
+
+    # --- state changes: every caller (owner, admin, assistant, quarantine, engine) goes through these ---------
+
+    def paused(self, reason: str, at: str) -> Bot:
+        """Taken out of the market by a person (`manual` by its owner, `admin`); only a running bot (409)."""
+        return replace(self, status=next_status(self, "pause"), pause_reason=reason, quarantine=None, updated_at=at)
+
+    def resumed(self, at: str) -> Bot:
+        """Back in the market from paused or quarantined: its quarantine ends, and after a breaker trip it takes
+        the risk again from the next mark (the breakers start afresh, not from the loss that tripped them)."""
+        return self._back_in_market(next_status(self, "resume"), at)
+
+    def started(self, at: str) -> Bot:
+        return self._back_in_market(next_status(self, "start"), at)
+
+    def stopped(self, reason: str | None, at: str) -> Bot:
+        """Out of the market for good until started again; a quarantine in progress ends (it would redeploy it)."""
+        return replace(self, status=next_status(self, "stop"), pause_reason=reason, quarantine=None, updated_at=at)
+
+    def restarted(self, at: str) -> Bot:
+        """The admin's override: running from any state, breakers re-based, resting orders kept with their
+        reservations."""
+        return replace(self, status="running", pause_reason=None, ledger=self.ledger.rebase_at_next_mark(),
+                       quarantine=None, updated_at=at)
+
+    def redeployed(self, params: dict[str, Any], at: str) -> Bot:
+        """The quarantine's good end: retrained parameters, back in the market from the next mark."""
+        return replace(self, params=params, status="running", pause_reason=None, quarantine=None,
+                       ledger=self.ledger.rebase_at_next_mark(), updated_at=at)
+
+    def tripped(self, reason: str, *, counts: bool) -> Bot:
+        """Paused by the engine. A breaker trip `counts` toward the quarantine ladder; a sanity or exchange pause
+        needs a person and does not."""
+        return replace(self, status="paused", pause_reason=reason, pause_count=self.pause_count + (1 if counts else 0))
+
+    def quarantine_failed(self, at: str) -> Bot:
+        """The quarantine could not finish: left paused, visibly, for a person."""
+        return replace(self, status="paused", pause_reason="quarantine_failed",
+                       quarantine={**(self.quarantine or {}), "stage": "failed"}, updated_at=at)
+
+    def _back_in_market(self, status: str, at: str) -> Bot:
+        ledger = self.ledger.rebase_at_next_mark() if self.pause_reason in RISK_PAUSE_REASONS else self.ledger
+        return replace(self, status=status, pause_reason=None, ledger=ledger, quarantine=None, updated_at=at)
 
 
 def next_status(bot: Bot, action: str) -> str:

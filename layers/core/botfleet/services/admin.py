@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from botfleet.clock import Clock, iso
-from botfleet.domain.bots import MODES, RISK_PAUSE_REASONS, Bot, check_capital, next_status
+from botfleet.domain.bots import MODES, Bot, check_capital
 from botfleet.domain.exchanges import get_exchange
 from botfleet.domain.users import check_password_strength, generate_password
 from botfleet.errors import Conflict, NotFound, Unprocessable, WriteConflict
@@ -154,20 +154,15 @@ class AdminService:
     def _apply(self, bot: Bot, action: str, body: dict[str, Any]) -> Bot:
         now = iso(self.clock.now())
         if action == "pause":
-            return replace(bot, status=next_status(bot, "pause"), pause_reason="admin", updated_at=now)
+            return bot.paused("admin", now)
         if action == "resume":
-            ledger = bot.ledger.rebase_at_next_mark() if bot.pause_reason in RISK_PAUSE_REASONS else bot.ledger
-            return replace(bot, status=next_status(bot, "resume"), pause_reason=None, ledger=ledger, quarantine=None,
-                           updated_at=now)
+            return bot.resumed(now)
         if action == "stop":
             # Not a REST action: the assistant's fleet-wide emergency stop, for bots that cannot be paused (a
             # quarantined bot would otherwise be redeployed by its quarantine later).
-            return replace(bot, status=next_status(bot, "stop"), pause_reason="admin", quarantine=None,
-                           updated_at=now)
+            return bot.stopped("admin", now)
         if action == "restart":
-            # Back to running from any state, breakers re-based, resting orders kept with their reservations.
-            return replace(bot, status="running", pause_reason=None, ledger=bot.ledger.rebase_at_next_mark(),
-                           quarantine=None, updated_at=now)
+            return bot.restarted(now)
         if action == "mode":
             mode = body.get("mode")
             if mode not in MODES:

@@ -168,13 +168,14 @@ class AssistantService:
             except BotfleetError as exc:
                 return {"error": exc.message}
 
+        turn.source = "openai"  # what the model's tool calls propose is on record as the model's
         try:
             answer = self.model.run(api_key, ai.INSTRUCTIONS, conversation, offered, call_tool)
         except ai.ModelError as exc:
             log.warning("assistant model failed; the rules answer", extra={"kind": exc.kind})
             turn.note = f"The AI model could not answer ({exc.message}); I answered with my built-in commands."
+            turn.source = "rules"
             return None
-        turn.source = "openai"
         return answer.text.strip() or "(the model gave no text)"
 
     def _tool(self, turn: _Turn, call: ai.ToolCall) -> dict[str, Any]:

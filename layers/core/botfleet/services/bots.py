@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from botfleet.clock import Clock, iso, parse_iso
-from botfleet.domain.bots import MODES, ORDER_TYPES, RISK_PAUSE_REASONS, Bot, check_capital, next_status
+from botfleet.domain.bots import MODES, ORDER_TYPES, Bot, check_capital
 from botfleet.domain.exchanges import get_exchange
 from botfleet.domain.ledger import Ledger
 from botfleet.domain.money import BASIS_POINTS, CAPITAL, money_str, parse_amount
@@ -114,13 +114,12 @@ class BotService:
 
     def lifecycle(self, owner: Principal, bot_id: str, action: str) -> Bot:
         def change(bot: Bot) -> Bot:
-            status = next_status(bot, action)
-            ledger = bot.ledger
-            if status == "running" and bot.pause_reason in RISK_PAUSE_REASONS:
-                ledger = ledger.rebase_at_next_mark()  # the owner takes the risk again from here
-            reason = "manual" if action == "pause" else None
-            return replace(bot, status=status, pause_reason=reason, ledger=ledger, quarantine=None,
-                           updated_at=iso(self.clock.now()))
+            now = iso(self.clock.now())
+            if action == "pause":
+                return bot.paused("manual", now)
+            if action == "stop":
+                return bot.stopped(None, now)
+            return bot.resumed(now) if action == "resume" else bot.started(now)
 
         before, saved = self._mutate(owner, bot_id, change)
         if before.status == "quarantined" and self.quarantine:

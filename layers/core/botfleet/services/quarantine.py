@@ -128,9 +128,7 @@ class QuarantineService:
         from botfleet.domain.strategies import get_strategy, validate_params
 
         def change(bot: Bot) -> Bot:
-            return replace(bot, params=validate_params(get_strategy(bot.strategy), params), status="running",
-                           pause_reason=None, quarantine=None, ledger=bot.ledger.rebase_at_next_mark(),
-                           updated_at=iso(self.clock.now()))
+            return bot.redeployed(validate_params(get_strategy(bot.strategy), params), iso(self.clock.now()))
 
         # A failure to save raises (a write conflict, or NotFound when the bot is gone): the state machine
         # retries or catches it, instead of reporting a redeploy that didn't happen.
@@ -169,9 +167,7 @@ class QuarantineService:
             return {"status": "gone"}
         cause = str((error or {}).get("Cause") or (error or {}).get("Error") or "unknown error")[:300]
         with contextlib.suppress(Exception):
-            self.bots.save(replace(bot, status="paused", pause_reason="quarantine_failed",
-                                   quarantine={**(bot.quarantine or {}), "stage": "failed"},
-                                   updated_at=iso(self.clock.now())))
+            self.bots.save(bot.quarantine_failed(iso(self.clock.now())))
         self._event(bot, pause_number, "failed", f"the quarantine failed and the bot stays paused: {cause}",
                     stage="failed")
         return {"status": "paused"}

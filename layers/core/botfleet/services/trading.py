@@ -14,7 +14,7 @@ from botfleet.ids import derived_id
 from botfleet.ports import BotRepository, EngineInvoker, MarketData
 
 if TYPE_CHECKING:
-    from botfleet.domain.trading import StepResult
+    from botfleet.domain.venue import StepResult
 
 log = logging.getLogger(__name__)
 
