@@ -7,6 +7,7 @@ import pytest
 
 from botfleet import runtime
 from botfleet.adapters.dynamo.bots import shard_of
+from botfleet.errors import AlreadyExists
 from tests.integration.conftest import load_handler
 from tests.support.events import LambdaContext
 
@@ -22,7 +23,7 @@ class Executions:
 
     def start(self, name, payload):
         if name in self.started:
-            raise RuntimeError("ExecutionAlreadyExists: " + name)
+            raise AlreadyExists(name)
         self.started[name] = payload
         return name
 

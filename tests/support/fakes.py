@@ -327,10 +327,6 @@ class FakeQuarantineLog:
         self.saved_config = _copy(config)
 
 
-class ExecutionAlreadyExists(Exception):
-    """Step Functions' answer to a second start of a name with another input (the service matches the name)."""
-
-
 class FakeExecutions:
     """Mirrors adapters/stepfunctions.py (StepFunctionsExecutions) with nothing running: a start is recorded and
     idempotent by name (the same name and input give the first ARN, another input ExecutionAlreadyExists);
@@ -347,7 +343,7 @@ class FakeExecutions:
         if self.fail_starts:
             raise ConnectionError("step functions is unreachable")
         if name in self.started and self.started[name] != payload:
-            raise ExecutionAlreadyExists(f"execution {name} exists with another input")
+            raise AlreadyExists(name)  # what the adapter raises for Step Functions' ExecutionAlreadyExists
         self.started[name] = _copy(payload)
         return self.arn_of(name)
 

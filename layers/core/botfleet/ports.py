@@ -60,6 +60,26 @@ class BotRepository(Protocol):
     def pause_unrunnable(self, owner_id: str, bot_id: str, reason: str, message: str, ts: str) -> bool: ...
     def record_tick(self, before: Bot, after: Bot, trades: list[dict[str, Any]], events: list[dict[str, Any]],
                     tick_id: str) -> bool: ...
+    def get_any(self, bot_id: str) -> Bot | None:
+        """A bot by id alone, whoever owns it (admin and system use only)."""
+    def purge_history(self, bot_id: str) -> int: ...
+    def events(self, bot_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]: ...
+    def summaries(self, owner_id: str) -> list[dict[str, Any]]: ...
+
+
+class TradeRepository(Protocol):
+    def list_for_bot(self, bot_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]: ...
+    def list_for_owner(self, owner_id: str, limit: int, cursor: str | None, *, since: str | None = None,
+                       exchange: str | None = None, symbol: str | None = None,
+                       bot_id: str | None = None) -> tuple[list[dict[str, Any]], str | None]: ...
+
+
+class AuditLog(Protocol):
+    """Append-only: who did what to what, when (entries never hold secrets)."""
+
+    def append(self, entry: dict[str, Any]) -> None: ...
+    def list(self, limit: int, cursor: str | None, *, actor: str | None = None, action: str | None = None,
+             since: str | None = None) -> tuple[list[dict[str, Any]], str | None]: ...
 
 
 class MarketRepository(Protocol):
@@ -188,3 +208,12 @@ class TableChange:
     @property
     def current(self) -> dict[str, Any]:
         return self.new or self.old or {}
+
+
+class Executions(Protocol):
+    """Step Functions executions of one state machine. A name starts at most one execution: starting it again
+    raises AlreadyExists (how a replayed tick starts no second quarantine)."""
+
+    def start(self, name: str, payload: dict[str, Any]) -> str: ...
+    def stop(self, execution_arn: str, cause: str) -> None: ...
+    def stop_by_name(self, name: str, cause: str) -> None: ...

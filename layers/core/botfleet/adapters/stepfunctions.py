@@ -1,9 +1,11 @@
-"""Step Functions executions (training runs; the quarantine flow later)."""
+"""Step Functions executions: training runs and the quarantine flow (the Executions port)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from botfleet.errors import AlreadyExists
 
 
 class StepFunctionsExecutions:
@@ -16,8 +18,15 @@ class StepFunctionsExecutions:
     def start(self, name: str, payload: dict[str, Any]) -> str:
         """Start an execution named `name`: the name makes the start idempotent (Step Functions refuses a
         second execution of the same name with a different input, and returns the first for the same one)."""
-        reply = self._client.start_execution(stateMachineArn=self.state_machine_arn, name=name,
-                                             input=json.dumps(payload))
+        from botocore.exceptions import ClientError
+
+        try:
+            reply = self._client.start_execution(stateMachineArn=self.state_machine_arn, name=name,
+                                                 input=json.dumps(payload))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ExecutionAlreadyExists":
+                raise AlreadyExists(name) from None
+            raise
         return reply["executionArn"]
 
     def stop_by_name(self, name: str, cause: str) -> None:

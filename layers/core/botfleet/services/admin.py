@@ -12,6 +12,7 @@ from botfleet.domain.exchanges import get_exchange
 from botfleet.domain.users import check_password_strength, generate_password
 from botfleet.errors import Conflict, NotFound, Unprocessable, WriteConflict
 from botfleet.ids import new_id
+from botfleet.ports import AuditLog
 from botfleet.services.auth import Principal
 from botfleet.views import bot_view, user_view
 
@@ -23,7 +24,7 @@ def admin_user_view(user: dict[str, Any]) -> dict[str, Any]:
 class AuditTrail:
     """Who did what to what, when, with the state before and after. Never holds secrets."""
 
-    def __init__(self, log: Any, clock: Clock):
+    def __init__(self, log: AuditLog, clock: Clock):
         self.log = log
         self.clock = clock
 

@@ -16,7 +16,7 @@ from botfleet.domain.strategies import get_strategy, validate_params
 from botfleet.domain.text import clean_text
 from botfleet.errors import Conflict, NotFound, Unprocessable, WriteConflict
 from botfleet.ids import new_id
-from botfleet.ports import BotRepository
+from botfleet.ports import BotRepository, TradeRepository
 from botfleet.services.auth import Principal
 
 
@@ -43,8 +43,8 @@ def _execution(spec: dict[str, Any], bot: Bot | None = None) -> dict[str, Any]:
 
 
 class BotService:
-    def __init__(self, bots: BotRepository, trades: Any, clock: Clock, *, keys: Any = None, audit: Any = None,
-                 quarantine: Any = None):
+    def __init__(self, bots: BotRepository, trades: TradeRepository, clock: Clock, *, keys: Any = None,
+                 audit: Any = None, quarantine: Any = None):
         self.bots = bots
         self.trade_repo = trades
         self.clock = clock

@@ -21,9 +21,9 @@ from botfleet.domain.exchanges import get_exchange
 from botfleet.domain.ledger import Ledger
 from botfleet.domain.market import history_closes
 from botfleet.domain.quarantine import QuarantineConfig, countdown
-from botfleet.errors import NotFound
+from botfleet.errors import AlreadyExists, NotFound
 from botfleet.ids import new_id
-from botfleet.ports import QuarantineLog
+from botfleet.ports import BotRepository, Executions, MarketRepository, QuarantineLog
 from botfleet.services.auth import Principal
 from botfleet.views import plain_json, quarantine_event_view
 
@@ -36,7 +36,8 @@ def execution_name(bot_id: str, pause_number: int) -> str:
 
 
 class QuarantineService:
-    def __init__(self, log: QuarantineLog, bots: Any, markets: Any, executions: Any, clock: Clock, *,
+    def __init__(self, log: QuarantineLog, bots: BotRepository, markets: MarketRepository,
+                 executions: Executions | None, clock: Clock, *,
                  time_scale: float = 1.0, audit: Any = None, market_seed: str = "botfleet"):
         self.log = log
         self.bots = bots
@@ -69,11 +70,8 @@ class QuarantineService:
         if self.executions is None:  # a function not wired to the state machine (tests of the tick alone)
             return
         payload = {"owner_id": bot.owner_id, "bot_id": bot.id, "pause_number": pause_number}
-        try:
+        with contextlib.suppress(AlreadyExists):  # this pause's quarantine is running already
             self.executions.start(execution_name(bot.id, pause_number), payload)
-        except Exception as exc:
-            if "ExecutionAlreadyExists" not in f"{type(exc).__name__} {exc}":
-                raise
 
     def release(self, bot: Bot) -> None:
         """An owner or admin put a quarantined bot back by hand: its quarantine execution stops."""

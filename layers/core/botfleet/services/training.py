@@ -10,7 +10,7 @@ import secrets
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from botfleet.clock import Clock, iso
 from botfleet.domain import training
@@ -18,19 +18,12 @@ from botfleet.domain.exchanges import get_exchange
 from botfleet.domain.market import history_closes
 from botfleet.domain.training_limits import DEFAULT_BUDGET, DEFAULT_CANDLES, MAX_BUDGET, MAX_CANDLES, MIN_CANDLES
 from botfleet.errors import Conflict, NotFound, Unprocessable, WriteConflict
-from botfleet.ports import TrainingRuns
+from botfleet.ports import BotRepository, Executions, MarketRepository, TrainingRuns
 from botfleet.services.auth import Principal
 from botfleet.views import plain_json, training_run_view
 
 LOCK_TTL = timedelta(hours=1)
 FINAL = ("succeeded", "failed", "stopped")
-
-
-class Executions(Protocol):
-    """Where runs execute: Step Functions in AWS (and on the local cloud)."""
-
-    def start(self, name: str, payload: dict[str, Any]) -> str: ...
-    def stop(self, execution_arn: str, cause: str) -> None: ...
 
 
 def new_run_id(clock: Clock) -> str:
@@ -39,7 +32,8 @@ def new_run_id(clock: Clock) -> str:
 
 
 class TrainingService:
-    def __init__(self, runs: TrainingRuns, bots: Any, markets: Any, executions: Executions | None, clock: Clock,
+    def __init__(self, runs: TrainingRuns, bots: BotRepository, markets: MarketRepository,
+                 executions: Executions | None, clock: Clock,
                  market_seed: str = "botfleet"):
         self.runs = runs
         self.bots = bots
