@@ -41,7 +41,4 @@ class DynamoStoredKeys:
         return False
 
     def count_test(self, user_id: str, minute: int, expires_at: int) -> int:
-        counter = self.table.update(user_pk(user_id), f"KEYTEST#{minute}",
-                                    "ADD tests :one SET entity = :entity, expires_at = :expires",
-                                    values={":one": 1, ":entity": "key_test_counter", ":expires": expires_at})
-        return int(counter["tests"])
+        return self.table.increment(user_pk(user_id), f"KEYTEST#{minute}", "tests", "key_test_counter", expires_at)

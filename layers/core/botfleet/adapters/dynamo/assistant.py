@@ -50,10 +50,8 @@ class DynamoAssistantStore:
         return len(items)
 
     def count_chat(self, user_id: str, window_start: int, expires_at: int) -> int:
-        counter = self.table.update(user_pk(user_id), f"AICHATCOUNT#{window_start}",
-                                    "ADD messages :one SET entity = :entity, expires_at = :expires",
-                                    values={":one": 1, ":entity": "ai_chat_counter", ":expires": expires_at})
-        return int(counter["messages"])
+        return self.table.increment(user_pk(user_id), f"AICHATCOUNT#{window_start}", "messages", "ai_chat_counter",
+                                    expires_at)
 
     # -- proposals ---------------------------------------------------------------------------------------------
     def add_proposal(self, user_id: str, proposal: dict[str, Any], valid_until_epoch: int) -> None:

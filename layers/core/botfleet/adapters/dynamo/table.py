@@ -163,6 +163,13 @@ class Table:
         _add_condition(kwargs, condition, None, values)
         self._write(self.client.delete_item, kwargs)
 
+    def increment(self, pk: str, sk: str, counter: str, entity: str, expires_at: int) -> int:
+        """Count one more in a self-expiring counter item (created on first use); returns the new count."""
+        item = self.update(pk, sk, "ADD #counter :one SET entity = :entity, expires_at = :expires",
+                           names={"#counter": counter},
+                           values={":one": 1, ":entity": entity, ":expires": expires_at})
+        return int(item[counter])
+
     def query(
         self,
         key_condition: str,
