@@ -10,6 +10,7 @@ import pytest
 
 from botfleet.domain.bots import Bot
 from botfleet.domain.ledger import Ledger
+from botfleet.domain.quarantine import QuarantineState
 from botfleet.errors import Conflict
 
 AT = "2026-12-02T00:00:00.000Z"
@@ -23,7 +24,7 @@ def bot(**changes) -> Bot:
 
 
 def test_resume_after_a_breaker_trip_starts_the_breakers_afresh_and_ends_the_quarantine():
-    tripped = bot(status="quarantined", pause_reason="max_drawdown", quarantine={"stage": "waiting"})
+    tripped = bot(status="quarantined", pause_reason="max_drawdown", quarantine=QuarantineState(stage="waiting"))
     resumed = tripped.resumed(AT)
     assert (resumed.status, resumed.pause_reason, resumed.quarantine) == ("running", None, None)
     assert resumed.ledger.last_mark == 0 and resumed.ledger.consecutive_losses == 0
@@ -38,7 +39,7 @@ def test_pause_only_from_running_and_stop_ends_a_quarantine():
     assert bot().paused("manual", AT).pause_reason == "manual"
     with pytest.raises(Conflict):
         bot(status="stopped").paused("manual", AT)
-    stopped = bot(status="quarantined", quarantine={"stage": "retraining"}).stopped("admin", AT)
+    stopped = bot(status="quarantined", quarantine=QuarantineState(stage="retraining")).stopped("admin", AT)
     assert (stopped.status, stopped.quarantine, stopped.pause_reason) == ("stopped", None, "admin")
 
 
@@ -48,10 +49,10 @@ def test_the_engine_counts_only_breaker_trips_toward_the_ladder():
 
 
 def test_redeploy_and_restart_put_the_bot_back_from_the_next_mark():
-    quarantined = bot(status="quarantined", pause_reason="daily_loss", quarantine={"stage": "validating"})
+    quarantined = bot(status="quarantined", pause_reason="daily_loss", quarantine=QuarantineState(stage="validating"))
     redeployed = quarantined.redeployed({"fast": 3, "slow": 9}, AT)
     assert (redeployed.status, redeployed.params, redeployed.quarantine) == ("running", {"fast": 3, "slow": 9}, None)
     assert redeployed.ledger.last_mark == 0
     assert bot(status="stopped").restarted(AT).status == "running"
     failed = quarantined.quarantine_failed(AT)
-    assert (failed.status, failed.pause_reason, failed.quarantine["stage"]) == ("paused", "quarantine_failed", "failed")
+    assert (failed.status, failed.pause_reason, failed.quarantine.stage) == ("paused", "quarantine_failed", "failed")

@@ -107,7 +107,7 @@ DESCRIPTOR = ExchangeDescriptor(
 SIXTH_EXCHANGE_PROBE = textwrap.dedent('''
     import json
     from botfleet.adapters import providers as adapter_providers
-    from botfleet.adapters.exchanges import CCXT_EXCHANGES, SUPPORTED_EXCHANGES
+    from botfleet.adapters.exchanges import CCXT_EXCHANGES, SUPPORTED_EXCHANGES, make_client
     from botfleet.domain.exchanges import EXCHANGES, get_rules
     from botfleet.domain.providers import PROVIDERS
     print(json.dumps({
@@ -115,6 +115,9 @@ SIXTH_EXCHANGE_PROBE = textwrap.dedent('''
         "supported": list(SUPPORTED_EXCHANGES), "ccxt": list(CCXT_EXCHANGES),
         "key_test": list(adapter_providers.EXCHANGE_PROVIDERS),
         "min_notional": str(get_rules("bitstamp", "BTC/USD").min_notional),
+        # The live client is built from the descriptor alone: ccxt's class, our markets, its market ids.
+        "client": type(client := make_client("bitstamp", {}, base_url="http://127.0.0.1:9")).__name__,
+        "market_id": client.exchange.market("BTC/USD")["id"],
     }))
 ''')
 
@@ -136,3 +139,4 @@ def test_a_sixth_exchange_is_one_new_descriptor_module(tmp_path):
     assert list(derived["providers"]) == ["openai", *LISTING, "bitstamp"]
     assert "bitstamp" in derived["ccxt"]
     assert derived["min_notional"] == "10"
+    assert derived["client"] == "CcxtExchangeClient" and derived["market_id"] == "BTCUSD"

@@ -102,7 +102,7 @@ def test_a_breaker_trip_leaves_the_market_and_counts_toward_the_quarantine_ladde
     stop_out = result.executions[-1]
     assert (stop_out.fill.side, stop_out.order_type) == ("sell", "market") and b.ledger.base_total == 0
     assert result.events[-1]["kind"] == "risk_pause" and result.events[-1]["reason"] == "max_drawdown"
-    assert result.changed and b.orders == [] and b.last_tick == "2026-11-24T10:01:00.000Z"
+    assert result.changed and b.orders == () and b.last_tick == "2026-11-24T10:01:00.000Z"
     assert b.ledger.last_mark == D(75) and b.ledger.violations(D(75)) == []
 
 

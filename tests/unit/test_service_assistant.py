@@ -12,6 +12,7 @@ import pytest
 
 from botfleet.clock import FixedClock
 from botfleet.domain.assistant import ModelError
+from botfleet.domain.quarantine import QuarantineState
 from botfleet.errors import Conflict, Forbidden, Gone, NotFound, RateLimited, Unprocessable
 from botfleet.services.admin import AdminService, AuditTrail
 from botfleet.services.assistant import AssistantService
@@ -268,7 +269,7 @@ def test_nothing_is_proposed_for_a_bot_that_is_not_there_or_cannot_be_changed(wo
 def test_emergency_stop_pauses_running_bots_and_stops_quarantined_ones_of_the_caller_only(world):
     running = world.bot(ANN, "a0")
     quarantined = world.bot(ANN, "a1", status="quarantined", pause_reason="max_drawdown", pause_count=1,
-                            quarantine={"stage": "waiting", "pause_number": 1})
+                            quarantine=QuarantineState(stage="waiting", pause_number=1))
     paused = world.bot(ANN, "a2", status="paused", pause_reason="manual")
     theirs = world.bot(BOB, "b0")
     action = world.propose(ANN, "emergency stop")
@@ -325,7 +326,7 @@ def test_show_admin_needs_the_admins_password(world):
 def test_an_admins_fleet_stop_needs_the_unlock_and_then_pauses_everyones_bots(world):
     anns = [world.bot(ANN, f"a{i}") for i in range(2)]
     bobs = world.bot(BOB, "b0", status="quarantined", pause_reason="max_drawdown", pause_count=1,
-                     quarantine={"stage": "waiting", "pause_number": 1})
+                     quarantine=QuarantineState(stage="waiting", pause_number=1))
     reply = world.chat(ROOT, "stop all")
     assert reply["actions"] == [] and "locked" in reply["reply"]
     world.unlock_admin()

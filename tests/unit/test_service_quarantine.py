@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from botfleet.clock import FixedClock
+from botfleet.domain.quarantine import QuarantineState
 from botfleet.errors import BadRequest, NotFound, Unprocessable, WriteConflict
 from botfleet.services.admin import AuditTrail
 from botfleet.services.auth import Principal
@@ -100,8 +101,8 @@ def test_begin_quarantines_the_bot_for_its_rung_of_the_ladder(world):
                                                             "wait_seconds": 10800, "extension": 0}
     stored = world.bot(bot)
     assert stored.status == "quarantined"
-    assert stored.quarantine == {"stage": "waiting", "pause_number": 2, "wait_seconds": 10800,
-                                 "reason": "max_drawdown", "since": "2026-01-01T00:00:00.000Z"}
+    assert stored.quarantine == QuarantineState(stage="waiting", pause_number=2, wait_seconds=10800,
+                                                reason="max_drawdown", since="2026-01-01T00:00:00.000Z")
     [event] = world.service.history(ANN, bot.id, 10, None)[0]
     assert (event["kind"], event["pause_number"], event["wait_seconds"]) == ("quarantined", 2, 10800)
 
@@ -118,7 +119,7 @@ def test_begin_skips_a_pause_that_did_not_happen_or_was_resumed(world):
 def test_the_last_rung_regenerates(world):
     bot = world.tripped_bot(pause_count=4)
     assert world.service.begin(ANN.user_id, bot.id, 4)["regenerate"] is True
-    assert world.bot(bot).quarantine["stage"] == "regenerating"
+    assert world.bot(bot).quarantine.stage == "regenerating"
 
 
 def test_status_counts_down_a_waiting_quarantine_in_scaled_time():
@@ -139,7 +140,7 @@ def test_a_failed_validation_extends_the_wait_up_the_ladder(world):
     world.later()
     step = world.service.extend(ANN.user_id, bot.id, 1, 0)
     assert step == {"skip": False, "regenerate": False, "wait_seconds": 10800, "extension": 1}
-    assert world.bot(bot).quarantine["since"] == "2026-01-01T00:00:01.000Z"
+    assert world.bot(bot).quarantine.since == "2026-01-01T00:00:01.000Z"
     assert world.service.extend(ANN.user_id, bot.id, 1, 5)["wait_seconds"] == 86400  # beyond the ladder: longest
 
 
@@ -149,7 +150,7 @@ def test_retrain_moves_through_its_stages_and_reports_the_validation(world):
     world.later()
     result = world.service.retrain(ANN.user_id, bot.id, 1)
     assert set(result) == {"validated", "params"} and isinstance(result["validated"], bool)
-    assert world.bot(bot).quarantine["stage"] == "validating"
+    assert world.bot(bot).quarantine.stage == "validating"
     kinds = {event["kind"] for event in world.service.history(ANN, bot.id, 10, None)[0]}
     assert {"quarantined", "retraining"} <= kinds and kinds & {"validated", "validation_failed"}
     with pytest.raises(NotFound):
@@ -201,7 +202,7 @@ def test_a_failed_quarantine_leaves_the_bot_paused_for_a_person(world):
     world.later()
     assert world.service.safe_state(ANN.user_id, bot.id, 1, {"Error": "States.Timeout"}) == {"status": "paused"}
     stored = world.bot(bot)
-    assert (stored.status, stored.pause_reason, stored.quarantine["stage"]) == ("paused", "quarantine_failed", "failed")
+    assert (stored.status, stored.pause_reason, stored.quarantine.stage) == ("paused", "quarantine_failed", "failed")
     newest = world.service.history(ANN, bot.id, 1, None)[0][0]
     assert newest["kind"] == "failed" and "States.Timeout" in newest["message"]
     assert world.service.safe_state(ANN.user_id, "bot_gone", 1, None) == {"status": "gone"}

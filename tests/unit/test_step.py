@@ -6,6 +6,7 @@ from decimal import Decimal as D
 from botfleet.domain.bots import Bot
 from botfleet.domain.ledger import Ledger
 from botfleet.domain.market import BookLevel, OrderBook
+from botfleet.domain.risk import RiskLimits
 from botfleet.domain.trading import step
 
 UP = [1.0, 2.0, 3.0, 4.0, 5.0]  # fast SMA above slow: be long
@@ -47,16 +48,16 @@ def test_limit_bot_reserves_rests_fills_partially_then_expires_and_releases():
     result, b = run(b, UP, "100", "2026-11-24T10:00:00.000Z")
     assert result.executions == []  # 1 % below mid does not cross the book: it rests
     (order,) = b.orders
-    assert order["price"] == D("99") and b.ledger.quote_reserved > 0
+    assert order.price == D("99") and b.ledger.quote_reserved > 0
     assert b.ledger.quote_free + b.ledger.quote_reserved == D("1000")
     # the market dips through the limit, but only 3 ETH are offered at or below 99: a partial, maker fill
     result, b = run(b, UP, "98", "2026-11-24T10:01:00.000Z", depth="3")
     (partial,) = result.executions
     assert partial.fill.maker and partial.fill.price == D("99") and partial.fill.amount == D("6")  # 2 levels x 3
-    assert b.orders and b.orders[0]["filled"] == D("6")
+    assert b.orders and b.orders[0].filled == D("6")
     # nothing crosses any more and the order's time is up: cancelled, reservation released
     result, b = run(b, UP, "105", "2026-11-24T10:02:00.000Z")
-    assert b.orders == [] and b.ledger.quote_reserved == 0
+    assert b.orders == () and b.ledger.quote_reserved == 0
     assert any(event["kind"] == "order_expired" for event in result.events)
     assert b.ledger.violations(D("105")) == []
 
@@ -71,7 +72,7 @@ def test_drawdown_breaker_flattens_and_risk_pauses():
 
 
 def test_custom_limits_and_consecutive_losses():
-    b = bot(risk={"max_drawdown_pct": D("50"), "daily_loss_pct": D("50"), "max_consecutive_losses": 2})
+    b = bot(risk=RiskLimits(max_drawdown_pct=D("50"), daily_loss_pct=D("50"), max_consecutive_losses=2))
     prices = ["100", "99", "100", "99"]
     for minute, mid in enumerate(prices):
         closes = UP if minute % 2 == 0 else DOWN

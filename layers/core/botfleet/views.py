@@ -12,7 +12,6 @@ from typing import Any
 from botfleet.clock import iso
 from botfleet.domain.bots import Bot
 from botfleet.domain.money import money_str
-from botfleet.domain.risk import RiskLimits
 from botfleet.ports import TableChange
 
 TRADE_FIELDS = ("id", "bot_id", "exchange", "symbol", "side", "price", "amount", "cost", "fee",
@@ -63,12 +62,12 @@ def bot_view(bot: Bot) -> dict[str, Any]:
         "position": money_str(bot.position),
         "quote_currency": bot.quote_currency,
         "realized_pnl": money_str(bot.ledger.realized_pnl.quantize(Decimal("1e-8"))),
-        "risk": {key: _plain(value) for key, value in RiskLimits.parse(bot.risk).to_item().items()},
+        "risk": {key: _plain(value) for key, value in bot.risk.to_item().items()},
         "order_type": bot.order_type,
         "limit_offset_bps": money_str(bot.limit_offset_bps),
         "limit_ttl_ticks": bot.limit_ttl_ticks,
-        "open_orders": [{key: _plain(value) for key, value in order.items()} for order in bot.orders],
-        "quarantine": plain_json(bot.quarantine) if bot.quarantine else None,
+        "open_orders": [{key: _plain(value) for key, value in order.to_item().items()} for order in bot.orders],
+        "quarantine": plain_json(bot.quarantine.to_item()) if bot.quarantine else None,
         "last_tick": bot.last_tick,
         "created_at": bot.created_at,
         "updated_at": bot.updated_at,

@@ -189,3 +189,29 @@ def test_timeout_after_the_exchange_accepted_the_order_is_reconciled(mock, clien
 
 def test_credentials_never_show_in_a_repr(mock, client):
     assert mock.api_secret not in repr(client)
+
+
+# -- the generic ccxt client: what a sixth exchange that ccxt serves as is gets ------------------------------------
+
+@pytest.mark.parametrize("exchange_id", ["binance"])
+def test_the_generic_ccxt_client_trades_through_the_unified_api_alone(mock, symbol):
+    """`CcxtExchangeClient` without a venue subclass (what a new ccxt exchange's descriptor names with
+    CCXT_CLIENT) places, finds by client order id and cancels through ccxt's unified calls only. The one thing
+    borrowed from BinanceClient is the market info ccxt's binance class checks order types against."""
+    from botfleet.adapters.exchanges.ccxt_client import CcxtExchangeClient
+    from botfleet.adapters.exchanges.ccxt_venues import BinanceClient
+
+    unified = type("UnifiedOnly", (CcxtExchangeClient,), {"venue_info": BinanceClient.venue_info})
+    client = fast(unified("binance", mock.credentials, base_url=mock.url, timeout_s=TIMEOUT_S))
+    bought = client.create_order(OrderRequest("generic-mkt", symbol, "buy", "market", D("0.01")))
+    assert bought.status == "closed" and bought.filled == D("0.01") and bought.average_price > 0
+    assert mock.venue.orders["generic-mkt"].client_order_id == "generic-mkt"  # our id travelled as the venue's
+
+    price = client.fetch_order_book(symbol, 5).bids[0].price * D("0.9")
+    resting = client.create_order(OrderRequest("generic-lim", symbol, "buy", "limit", D("0.01"), price=price))
+    assert resting.status == "open" and resting.exchange_order_id == mock.venue.orders["generic-lim"].id
+    assert client.fetch_order(symbol, "generic-mkt").status == "closed"  # found among the closed
+    assert client.fetch_order(symbol, "never-sent") is None
+
+    canceled = client.cancel_order(symbol, "generic-lim")
+    assert canceled.status == "canceled" and mock.venue.orders["generic-lim"].status == "canceled"

@@ -40,6 +40,9 @@ class MockBinance(MockExchange):
         self.route("GET", "/api/v3/order", self.get_order)
         self.route("DELETE", "/api/v3/order", self.cancel)
         self.route("GET", "/api/v3/myTrades", self.my_trades)
+        # Listings: what ccxt's unified fetch_open_orders / fetch_closed_orders read (the generic ccxt client).
+        self.route("GET", "/api/v3/openOrders", self.open_orders)
+        self.route("GET", "/api/v3/allOrders", self.all_orders)
 
     def authenticate(self, request: Request):
         if request.header("X-MBX-APIKEY") != self.api_key:
@@ -126,6 +129,16 @@ class MockBinance(MockExchange):
         reply = self._order(order)
         reply["origClientOrderId"] = reply["clientOrderId"]
         return 200, reply
+
+    def open_orders(self, request: Request):
+        return 200, [self._order(order, detail=True) for order in self._listed(request) if order.status == "open"]
+
+    def all_orders(self, request: Request):
+        return 200, [self._order(order, detail=True) for order in self._listed(request)]
+
+    def _listed(self, request: Request) -> list[Order]:
+        symbol = _SYMBOLS[request.query_params["symbol"]]
+        return [order for order in self.venue.orders.values() if order.symbol == symbol]
 
     def my_trades(self, request: Request):
         query = request.query_params

@@ -202,3 +202,18 @@ def match_bots(bots: list[Any], reference: str) -> list[Any]:
     wanted = reference.strip().strip("'\"`").casefold()
     by_id = [bot for bot in bots if bot.id == reference.strip()]
     return by_id or [bot for bot in bots if bot.name.casefold() == wanted]
+
+
+def conversation_message(message_id: str, role: str, text: str, at: str, *, source: str | None = None,
+                         note: str | None = None, actions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One message of a conversation as it is stored and shown (history, WebSocket): a turn's question and
+    answer, or an action's outcome (`source` "action"). A proposal appears without its confirmation token."""
+    message: dict[str, Any] = {"id": message_id, "role": role, "text": text, "ts": at}
+    if source is not None:
+        message["source"] = source
+    if note is not None:
+        message["note"] = note
+    if actions is not None:
+        message["actions"] = [{key: value for key, value in action.items() if key != "confirmation_token"}
+                              for action in actions]
+    return message

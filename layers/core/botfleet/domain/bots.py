@@ -8,6 +8,9 @@ from typing import Any
 
 from botfleet.domain.exchanges import get_exchange
 from botfleet.domain.ledger import Ledger
+from botfleet.domain.orders import RestingOrder
+from botfleet.domain.quarantine import QuarantineState
+from botfleet.domain.risk import RiskLimits
 from botfleet.errors import Conflict, Unprocessable
 
 STATUSES = ("running", "paused", "quarantined", "stopped")
@@ -56,14 +59,14 @@ class Bot:
     generation: int = 1
     parent_id: str | None = None
     last_tick: str | None = None
-    risk: dict[str, Any] = field(default_factory=dict)
+    risk: RiskLimits = field(default_factory=RiskLimits)
     initial_capital: Decimal = Decimal(0)
     order_type: str = "market"  # how the bot trades toward its target: market orders or resting limits
     limit_offset_bps: Decimal = Decimal(10)  # limit orders sit this far from mid
     limit_ttl_ticks: int = 5  # an unfilled limit order is cancelled after this many ticks
-    orders: list[dict[str, Any]] = field(default_factory=list)  # open (resting) orders
+    orders: tuple[RestingOrder, ...] = ()  # open (resting) orders; a tick works on copies of them
     version: int = 0  # optimistic concurrency: every write is conditional on the version it read
-    quarantine: dict[str, Any] | None = None  # while quarantined: pause_number, stage, wait_seconds, since
+    quarantine: QuarantineState | None = None  # while quarantined (or after it failed): where it stands
 
     @property
     def quote_currency(self) -> str:
@@ -114,7 +117,7 @@ class Bot:
     def quarantine_failed(self, at: str) -> Bot:
         """The quarantine could not finish: left paused, visibly, for a person."""
         return replace(self, status="paused", pause_reason="quarantine_failed",
-                       quarantine={**(self.quarantine or {}), "stage": "failed"}, updated_at=at)
+                       quarantine=replace(self.quarantine or QuarantineState(), stage="failed"), updated_at=at)
 
     def _back_in_market(self, status: str, at: str) -> Bot:
         ledger = self.ledger.rebase_at_next_mark() if self.pause_reason in RISK_PAUSE_REASONS else self.ledger

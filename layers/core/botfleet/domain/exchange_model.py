@@ -9,7 +9,7 @@ per exchange); `botfleet.domain.exchanges` is the catalogue the rest of the code
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal as D
 
 from botfleet.errors import Unprocessable
@@ -104,11 +104,11 @@ class ClientFactory:
     """Which class trades live on an exchange, named by import path (`package.module:Class`) rather than
     imported: the domain stays free of adapters, and reading the catalogue never loads ccxt or httpx.
     `botfleet.adapters.exchanges.make_client` resolves it on first use and calls
-    `Class(exchange_id, credentials, ...)` when the class serves several exchanges (`takes_exchange_id`, the
-    ccxt wrapper), `Class(credentials, ...)` otherwise."""
+    `Class(exchange_id, credentials, ...)` for a ccxt-backed class (one class can serve several exchanges),
+    `Class(credentials, ...)` for our own clients."""
 
     path: str
-    takes_exchange_id: bool = False
+    via_ccxt: bool = False
 
     @property
     def module(self) -> str:
@@ -119,13 +119,35 @@ class ClientFactory:
         return self.path.partition(":")[2]
 
 
-#: Binance, KuCoin, Luno: ccxt's exchange class of the same id, behind our wrapper (venue quirks in its `_Venue`s).
-CCXT_CLIENT = ClientFactory("botfleet.adapters.exchanges.ccxt_client:CcxtExchangeClient", takes_exchange_id=True)
+#: Any exchange ccxt serves whose unified API carries our client order id (`clientOrderId`): nothing to write.
+CCXT_CLIENT = ClientFactory("botfleet.adapters.exchanges.ccxt_client:CcxtExchangeClient", via_ccxt=True)
+
+
+def ccxt_client(class_name: str) -> ClientFactory:
+    """A ccxt exchange with quirks of its own (how the client order id travels, how an order is found again by
+    it): its subclass of the ccxt client in `botfleet.adapters.exchanges.ccxt_venues`."""
+    return ClientFactory(f"botfleet.adapters.exchanges.ccxt_venues:{class_name}", via_ccxt=True)
 
 
 def own_client(path: str) -> ClientFactory:
     """An exchange ccxt doesn't serve (well enough): our own client class, `package.module:Class`."""
     return ClientFactory(path)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketIds:
+    """How an exchange's API spells a market and its currencies: BTC/USDT is BTCUSDT on Binance and BTC-USDT on
+    KuCoin; Luno calls bitcoin XBT, so BTC/ZAR is XBTZAR."""
+
+    separator: str = ""
+    currency_ids: Mapping[str, str] = field(default_factory=dict)
+
+    def currency(self, code: str) -> str:
+        return self.currency_ids.get(code, code)
+
+    def market(self, symbol: str) -> str:
+        base, quote = symbol.split("/")
+        return self.currency(base) + self.separator + self.currency(quote)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +174,7 @@ class ExchangeDescriptor:
     # Position in every exchange list (/api/config, the providers list, the KMS condition): lists are part of
     # the API, so their order is stated, not left to file names.
     listing_order: int
+    market_ids: MarketIds = MarketIds()
 
     def __post_init__(self) -> None:
         if self.demo.symbol not in self.exchange.markets:

@@ -7,8 +7,9 @@ is never lost between "sent" and "acknowledged".
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Any
 
 SIDES = ("buy", "sell")
 ORDER_TYPES = ("market", "limit")
@@ -24,6 +25,52 @@ class OrderRequest:
     amount: Decimal  # base currency
     price: Decimal | None = None  # limit price; None for market
     quote_amount: Decimal | None = None  # market buy sized in quote instead of base, where supported
+
+
+@dataclass(slots=True)
+class RestingOrder:
+    """An order the bot has out between ticks: a paper limit resting on the book, or a live order whose outcome
+    the next tick reconciles. Mutable so one tick can work it step by step, but only ever on the tick's own
+    `copy()`: a Bot's orders are never changed in place."""
+
+    client_order_id: str
+    side: str  # buy | sell
+    price: Decimal  # the limit price; for a live market order, the mid it was sent at (its slippage reference)
+    amount: Decimal  # base currency
+    filled: Decimal
+    reserved: Decimal  # what the ledger holds back for it (quote for a buy, base for a sell)
+    placed_tick: str
+    expires_tick_count: int  # ticks left before an unfilled paper limit is cancelled
+    type: str = "limit"  # market | limit
+    live: bool = False  # sent to an exchange (reconciled by client order id) rather than resting on paper
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.amount - self.filled
+
+    def copy(self) -> RestingOrder:
+        return replace(self)
+
+    def to_item(self) -> dict[str, Any]:
+        """The stored shape. A paper order has never carried `type` and `live`: they are written only when they
+        differ from a paper limit's, so the stored items stay as they always were."""
+        item: dict[str, Any] = {"client_order_id": self.client_order_id, "side": self.side, "price": self.price,
+                                "amount": self.amount, "filled": self.filled, "reserved": self.reserved,
+                                "placed_tick": self.placed_tick, "expires_tick_count": self.expires_tick_count}
+        if self.type != "limit":
+            item["type"] = self.type
+        if self.live:
+            item["live"] = True
+        return item
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> RestingOrder:
+        """From the stored shape; DynamoDB gives every number back as a Decimal, the tick count included."""
+        return cls(client_order_id=item["client_order_id"], side=item["side"], price=Decimal(item["price"]),
+                   amount=Decimal(item["amount"]), filled=Decimal(item["filled"]),
+                   reserved=Decimal(item["reserved"]), placed_tick=item["placed_tick"],
+                   expires_tick_count=int(item["expires_tick_count"]), type=item.get("type", "limit"),
+                   live=bool(item.get("live", False)))
 
 
 @dataclass(frozen=True, slots=True)

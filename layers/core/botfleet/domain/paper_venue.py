@@ -13,6 +13,7 @@ from botfleet.domain import paper
 from botfleet.domain.ledger import Ledger
 from botfleet.domain.market import OrderBook
 from botfleet.domain.money import quantize_down, quantize_price
+from botfleet.domain.orders import RestingOrder
 from botfleet.domain.paper import OrderRejected
 from botfleet.domain.venue import Halt, Tick
 
@@ -45,34 +46,34 @@ class PaperVenue:
         rules = tick.rules
         still_open = []
         for order in tick.orders:
-            side, price = order["side"], Decimal(order["price"])
-            remaining = Decimal(order["amount"]) - Decimal(order["filled"])
+            side, price = order.side, order.price
+            remaining = order.remaining
             fill = paper.match_resting(side, remaining, price, self.book, tick.exchange, rules)
             if fill:
-                tick.record(fill, order["client_order_id"], "limit", reserved=True)
-                order["filled"] = Decimal(order["filled"]) + fill.amount
+                tick.record(fill, order.client_order_id, "limit", reserved=True)
+                order.filled += fill.amount
                 remaining -= fill.amount
                 if side == "buy":  # the reservation covered price x amount (+ quote fee) of what filled
                     spent = fill.cost + (fill.fee if fill.fee_currency == rules.quote else 0)
-                    order["reserved"] = max(Decimal(order["reserved"]) - spent, Decimal(0))
+                    order.reserved = max(order.reserved - spent, Decimal(0))
                 else:
-                    order["reserved"] = max(Decimal(order["reserved"]) - fill.amount, Decimal(0))
-            expired = order["expires_tick_count"] <= 1
+                    order.reserved = max(order.reserved - fill.amount, Decimal(0))
+            expired = order.expires_tick_count <= 1
             if remaining < rules.min_amount or expired:
                 tick.release(order)
                 if expired and remaining >= rules.min_amount:
                     tick.event("order_expired", f"limit {side} {remaining} @ {price} expired unfilled",
-                               client_order_id=order["client_order_id"])
+                               client_order_id=order.client_order_id)
                 continue
-            order["expires_tick_count"] -= 1
+            order.expires_tick_count -= 1
             still_open.append(order)
         tick.orders = still_open
 
     def cancel_all(self, tick: Tick, reason: str) -> None:
         for order in tick.orders:
             tick.release(order)
-            tick.event("order_canceled", f"{order['side']} limit canceled: {reason}",
-                       client_order_id=order["client_order_id"])
+            tick.event("order_canceled", f"{order.side} limit canceled: {reason}",
+                       client_order_id=order.client_order_id)
         tick.orders = []
 
     # --- new orders -----------------------------------------------------------------------------------
@@ -113,9 +114,9 @@ class PaperVenue:
         else:
             reserve = remaining
             tick.ledger = tick.ledger.reserve(rules.base, reserve)
-        tick.orders.append({"client_order_id": client_order_id, "side": side, "price": price, "amount": remaining,
-                            "filled": Decimal(0), "reserved": reserve, "placed_tick": tick.tick_id,
-                            "expires_tick_count": tick.bot.limit_ttl_ticks})
+        tick.orders.append(RestingOrder(client_order_id=client_order_id, side=side, price=price, amount=remaining,
+                                        filled=Decimal(0), reserved=reserve, placed_tick=tick.tick_id,
+                                        expires_tick_count=tick.bot.limit_ttl_ticks))
 
     def stop_out(self, tick: Tick, amount: Decimal) -> None:
         try:

@@ -4,7 +4,7 @@ retrained model validates out of sample, redeployed; pause number `max_pauses` r
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +13,42 @@ from botfleet.errors import Unprocessable
 DEFAULT_DURATIONS = (3600, 10800, 86400)  # 1 h, 3 h, 24 h
 DEFAULT_MAX_PAUSES = 4
 STAGES = ("waiting", "retraining", "validating", "redeploying", "regenerating")
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineState:
+    """Where a bot's quarantine stands, kept on the bot while it lasts. Each step of the state machine sets only
+    what it knows, so every field may be missing (None) and is then neither stored nor shown."""
+
+    stage: str | None = None  # one of STAGES, or "failed" when the quarantine could not finish
+    pause_number: int | None = None  # which risk pause this quarantine is for (its execution's name)
+    wait_seconds: int | None = None  # the current wait, in ladder seconds
+    since: str | None = None  # ISO time the current wait began
+    reason: str | None = None  # the pause reason that started it
+    extension: int | None = None  # how many rungs further up the ladder failed validations have pushed it
+
+    def at_stage(self, stage: str, now_iso: str, **changes: Any) -> QuarantineState:
+        """The quarantine moved on to `stage`; a (new) wait starts its countdown now."""
+        moved = replace(self, stage=stage, **changes)
+        return replace(moved, since=now_iso) if stage == "waiting" else moved
+
+    @property
+    def is_counting_down(self) -> bool:
+        return self.stage == "waiting" and bool(self.since)
+
+    def to_item(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any] | None) -> QuarantineState | None:
+        """From the stored map (numbers come back from DynamoDB as Decimals); an empty one means none."""
+        if not item:
+            return None
+        values = {f.name: item.get(f.name) for f in fields(cls)}
+        for name in ("pause_number", "wait_seconds", "extension"):
+            if values[name] is not None:
+                values[name] = int(values[name])
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)

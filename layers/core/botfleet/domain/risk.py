@@ -39,6 +39,10 @@ class RiskLimits:
             values["max_consecutive_losses"] = value
         return cls(**values)
 
+    def updated(self, raw: dict[str, Any]) -> RiskLimits:
+        """These limits with the ones named in `raw` changed (validated as `parse` does); the rest stay."""
+        return RiskLimits.parse({**self.to_item(), **raw})
+
     def to_item(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -41,6 +41,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
+from botfleet.errors import RateLimited
+
 PAIR, ADDRESS, ACCOUNT = "login-pair", "login-address", "login-account"
 REGISTER = "register-address"
 LOGIN_SCOPES = (PAIR, ADDRESS, ACCOUNT)
@@ -200,3 +202,29 @@ def address_key(source_ip: str | None) -> str:
 
 def pair_key(address: str, email: str) -> str:
     return f"{address}#{email}"
+
+
+@dataclass(frozen=True, slots=True)
+class MinuteWindow:
+    """A fixed one-minute window for per-user limits on costly calls (key tests, chat messages), counted in a
+    self-expiring counter that outlives the window by a minute so a late increment never lands in a fresh item.
+    Unlike the login throttle this is about cost, not guessing: a window's edge is good enough."""
+
+    start: int  # epoch seconds, a multiple of 60
+
+    @classmethod
+    def containing(cls, now: int) -> MinuteWindow:
+        return cls(now // 60 * 60)
+
+    @property
+    def minute(self) -> int:
+        return self.start // 60
+
+    @property
+    def expires_at(self) -> int:
+        return self.start + 120
+
+    def refusal(self, now: int, limit: int, what: str, code: str) -> RateLimited:
+        retry_after = max(1, self.start + 60 - now)
+        return RateLimited(f"at most {limit} {what} a minute; try again in {retry_after} s", code=code,
+                           headers={"Retry-After": str(retry_after)})

@@ -16,7 +16,6 @@ from botfleet.domain.bots import Bot
 from botfleet.domain.market import OrderBook
 from botfleet.domain.money import quantize_down
 from botfleet.domain.paper_venue import PaperVenue
-from botfleet.domain.risk import RiskLimits
 from botfleet.domain.strategies import get_strategy
 from botfleet.domain.venue import Execution, StepResult, Tick, Venue
 
@@ -60,7 +59,7 @@ def run_tick(bot: Bot, closes: Sequence[float], tick_id: str, venue: Venue) -> S
         tick.ledger = tick.ledger.rebased(mark)  # a new, resumed or redeployed bot: the breakers start here
     venue.work_orders(tick)
 
-    limits = RiskLimits.parse(bot.risk)
+    limits = bot.risk
     breach = limits.breach(tick.ledger, mark)
     if breach and venue.stops_out_before_trading:
         return _stop_out(tick, venue, breach, mark)
@@ -86,7 +85,7 @@ def _trade_toward_target(tick: Tick, venue: Venue, closes: Sequence[float]) -> N
     bot = tick.bot
     target = get_strategy(bot.strategy).target_position(closes, bot.params)
     holding = tick.ledger.base_total >= tick.rules.min_amount
-    working_sides = {order["side"] for order in tick.orders}
+    working_sides = {order.side for order in tick.orders}
     wanted = "buy" if target == 1 else "sell"
     if working_sides - {wanted}:
         venue.cancel_all(tick, "the strategy changed its mind")

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from botfleet.domain.bots import Bot
 from botfleet.domain.exchanges import Exchange, SymbolRules, get_exchange
 from botfleet.domain.ledger import Ledger
+from botfleet.domain.orders import RestingOrder
 from botfleet.domain.paper import Fill
 
 
@@ -63,7 +64,8 @@ class Tick:
         self.exchange: Exchange = get_exchange(bot.exchange)
         self.rules: SymbolRules = self.exchange.rules(bot.symbol)
         self.ledger: Ledger = bot.ledger
-        self.orders = [dict(order) for order in bot.orders]  # copies: the bot we were given is never changed
+        # Copies: the tick works its orders in place, and the bot we were given is never changed.
+        self.orders: list[RestingOrder] = [order.copy() for order in bot.orders]
         self.executions: list[Execution] = []
         self.events: list[dict[str, Any]] = []
 
@@ -76,19 +78,20 @@ class Tick:
     def event(self, kind: str, message: str, **details: Any) -> None:
         self.events.append({"kind": kind, "message": message, **details})
 
-    def release(self, order: dict[str, Any]) -> None:
+    def release(self, order: RestingOrder) -> None:
         """Give back what `order` still holds reserved. Zeroed after, so a second release (live: after a cancel
         that booked fills) frees nothing twice."""
-        currency = self.rules.quote if order["side"] == "buy" else self.rules.base
-        self.ledger = self.ledger.release(currency, Decimal(order["reserved"]))
-        order["reserved"] = Decimal(0)
+        currency = self.rules.quote if order.side == "buy" else self.rules.base
+        self.ledger = self.ledger.release(currency, order.reserved)
+        order.reserved = Decimal(0)
 
     def finish(self, paused: Bot | None = None) -> StepResult:
         """The tick's outcome for the bot (`paused`: the bot as the tick paused it; always worth a write)."""
         bot = self.bot if paused is None else paused
-        updated = replace(bot, ledger=self.ledger, orders=self.orders, last_tick=self.tick_id)
+        orders = tuple(self.orders)
+        updated = replace(bot, ledger=self.ledger, orders=orders, last_tick=self.tick_id)
         changed = paused is not None or bool(self.executions or self.events) or self.ledger != self.bot.ledger or (
-            self.orders != self.bot.orders)
+            orders != self.bot.orders)
         return StepResult(updated, self.executions, self.events, changed)
 
 

@@ -21,10 +21,11 @@ from typing import Any
 from botfleet.clock import Clock, iso
 from botfleet.domain import assistant as ai
 from botfleet.domain.text import clean_text
-from botfleet.errors import BotfleetError, NotFound, RateLimited
+from botfleet.domain.throttle import MinuteWindow
+from botfleet.errors import BotfleetError, NotFound
 from botfleet.ids import new_id
 from botfleet.ports import AssistantModel, AssistantStore, BotRepository
-from botfleet.services.assistant_actions import ADMIN_TOOLS, Confirmations, stop_preview, whole_fleet
+from botfleet.services.assistant_actions import ADMIN_TOOLS, Confirmations, stop_preview
 from botfleet.services.auth import Principal
 from botfleet.views import assistant_message_view, bot_summary_view, trade_view
 
@@ -94,17 +95,13 @@ class AssistantService:
         turn = _Turn(principal, request_id, now, self.store.memory(principal.user_id))
         turn_id = new_id("msg")
         earlier = self._recent(principal)
-        self._append(principal, {"id": f"{turn_id}-0", "role": "user", "text": text, "ts": iso(now)})
+        self._append(principal, ai.conversation_message(f"{turn_id}-0", "user", text, iso(now)))
         reply = self._ask_model(turn, earlier, text)
         if reply is None:
             reply = self._answer(turn, ai.understand(text))
         reply = reply[:MAX_REPLY_CHARS]
-        self._append(principal, {
-            "id": f"{turn_id}-1", "role": "assistant", "text": reply, "source": turn.source, "note": turn.note,
-            # What the history (and the WebSocket) shows of a proposal: never its token.
-            "actions": [{key: value for key, value in action.items() if key != "confirmation_token"}
-                        for action in turn.actions],
-            "ts": iso(now)})
+        self._append(principal, ai.conversation_message(f"{turn_id}-1", "assistant", reply, iso(now),
+                                                        source=turn.source, note=turn.note, actions=turn.actions))
         return {"reply": reply, "actions": turn.actions, "note": turn.note, "source": turn.source}
 
     def history(self, principal: Principal, limit: int, cursor: str | None) -> dict[str, Any]:
@@ -130,15 +127,13 @@ class AssistantService:
                 if item.get("role") in ("user", "assistant") and item.get("text")]
 
     def _append(self, principal: Principal, message: dict[str, Any]) -> None:
-        self.store.append_message(principal.user_id, {k: v for k, v in message.items() if v is not None},
-                                  int(self.clock.now().timestamp()))
+        self.store.append_message(principal.user_id, message, int(self.clock.now().timestamp()))
 
     def _throttle(self, principal: Principal, now: datetime) -> None:
-        minute = int(now.timestamp()) // 60
-        if self.store.count_chat(principal.user_id, minute * 60, (minute + 2) * 60) > self.chats_per_minute:
-            retry_after = (minute + 1) * 60 - int(now.timestamp())
-            raise RateLimited(f"at most {self.chats_per_minute} messages a minute; try again in {retry_after} s",
-                              code="too_many_messages", headers={"Retry-After": str(max(1, retry_after))})
+        epoch = int(now.timestamp())
+        window = MinuteWindow.containing(epoch)
+        if self.store.count_chat(principal.user_id, window.start, window.expires_at) > self.chats_per_minute:
+            raise window.refusal(epoch, self.chats_per_minute, "messages", "too_many_messages")
 
     # --- the model ------------------------------------------------------------------------------------------------
 
@@ -309,7 +304,7 @@ class AssistantService:
     def _fleet_status(self) -> dict[str, Any]:
         by_status: dict[str, int] = {}
         by_exchange: dict[str, int] = {}
-        for bot in whole_fleet(self.bots):
+        for bot in self.bots.whole_fleet():
             by_status[bot.status] = by_status.get(bot.status, 0) + 1
             by_exchange[bot.exchange] = by_exchange.get(bot.exchange, 0) + 1
         return {"bots": sum(by_status.values()), "by_status": by_status, "by_exchange": by_exchange}
@@ -371,7 +366,7 @@ class AssistantService:
                     + " To stop your own bots, say \"emergency stop\"."), None
         if not turn.admin_unlocked:
             return "The fleet tools are locked. Say \"show admin\" and confirm with your password first.", None
-        preview = stop_preview(whole_fleet(self.bots), owners=True)
+        preview = stop_preview(self.bots.whole_fleet(), owners=True)
         if not preview["bots"]:
             return "No bot in the fleet is running or quarantined: there is nothing to stop.", None
         description = (f"Fleet emergency stop: pause {preview['pause']} running and stop {preview['stop']} "

@@ -155,7 +155,7 @@ class Confirmations:
             return self._stop(self.bots.all_of_owner(principal.user_id),
                               lambda bot, action: self.bot_service.lifecycle(principal, bot.id, action))
         if kind == "fleet_emergency_stop":
-            return self._stop(whole_fleet(self.bots),
+            return self._stop(self.bots.whole_fleet(),
                               lambda bot, action: self.admin.bot_action(principal, bot.id, action, {}, request_id))
         if kind == "show_admin":
             until = self.clock.now() + timedelta(seconds=ai.ADMIN_UNLOCK_SECONDS)
@@ -184,9 +184,9 @@ class Confirmations:
     def _say(self, principal: Principal, text: str, proposal: dict[str, Any], status: str) -> None:
         """An action's outcome joins the conversation (and so reaches the dashboard live)."""
         now = self.clock.now()
-        self.store.append_message(principal.user_id, {
-            "id": f"{new_id('msg')}-0", "role": "assistant", "text": text, "source": "action",
-            "actions": [{"id": proposal["id"], "type": proposal["type"], "status": status}], "ts": iso(now)},
+        action = {"id": proposal["id"], "type": proposal["type"], "status": status}
+        self.store.append_message(principal.user_id, ai.conversation_message(
+            f"{new_id('msg')}-0", "assistant", text, iso(now), source="action", actions=[action]),
             int(now.timestamp()))
 
     def expire_stale(self, principal: Principal, now: datetime, request_id: str | None) -> None:
@@ -201,15 +201,6 @@ class Confirmations:
         after = {"type": proposal["type"], "target": proposal["target"], **(details or {})}
         self.audit.record(principal, action, f"ai_action:{proposal['id']}", None, after, request_id)
 
-
-
-def whole_fleet(bots: BotRepository) -> list[Any]:
-    fleet, cursor = [], None
-    while True:
-        page, cursor = bots.list_all(200, cursor)
-        fleet += page
-        if not cursor:
-            return fleet
 
 
 def stop_preview(bots: list[Any], *, owners: bool = False) -> dict[str, Any]:

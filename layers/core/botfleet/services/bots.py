@@ -58,7 +58,7 @@ class BotService:
         rules = exchange.rules(spec["symbol"])
         strategy = get_strategy(spec["strategy"])
         params = validate_params(strategy, spec.get("params"))
-        risk = RiskLimits.parse(spec.get("risk")).to_item()
+        risk = RiskLimits.parse(spec.get("risk"))
         execution = _execution(spec)
         if spec["mode"] not in MODES:
             raise Unprocessable("mode", f"must be one of {', '.join(MODES)}")
@@ -103,7 +103,7 @@ class BotService:
             if changes.get("params") is not None:
                 updated = replace(updated, params=validate_params(get_strategy(bot.strategy), changes["params"]))
             if changes.get("risk") is not None:
-                updated = replace(updated, risk=RiskLimits.parse({**bot.risk, **changes["risk"]}).to_item())
+                updated = replace(updated, risk=bot.risk.updated(changes["risk"]))
             return replace(updated, **_execution(changes), updated_at=iso(self.clock.now()))
 
         return self._mutate(owner, bot_id, change)[1]

@@ -86,12 +86,7 @@ class CapitalService:
         return [injection_view(item) for item in items], next_cursor
 
     def portfolio(self, owner: Principal) -> dict[str, Any]:
-        bots, cursor, rows = [], None, []
-        while True:
-            page, cursor = self.bots.list_for_owner(owner.user_id, 200, cursor)
-            bots += page
-            if not cursor:
-                break
+        bots, rows = self.bots.all_of_owner(owner.user_id), []
         marks: dict[tuple[str, str], Decimal] = {}
         totals: dict[str, dict[str, Decimal]] = {}
         for bot in bots:

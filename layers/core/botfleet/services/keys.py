@@ -13,7 +13,8 @@ from typing import Any, Protocol
 
 from botfleet.clock import Clock, iso
 from botfleet.domain.providers import CREDENTIAL_FIELDS, PROVIDERS
-from botfleet.errors import Conflict, NotFound, RateLimited, SecretUnreadable, Unprocessable
+from botfleet.domain.throttle import MinuteWindow
+from botfleet.errors import Conflict, NotFound, SecretUnreadable, Unprocessable
 from botfleet.ports import StoredKeys
 
 MAX_VALUE_LENGTH = 512
@@ -182,13 +183,11 @@ class KeyService:
         self.stored.remember_test(user_id, provider, stored["wrapped_key"], last_test)
 
     def _throttle(self, user_id: str) -> None:
-        """A fixed one-minute window per user, counted in a self-expiring item of the user's partition."""
+        """A fixed one-minute window per user: a key test calls the provider, so it costs us and them."""
         now = int(self.clock.now().timestamp())
-        minute = now // 60
-        if self.stored.count_test(user_id, minute, (minute + 2) * 60) > self.tests_per_minute:
-            retry_after = (minute + 1) * 60 - now
-            raise RateLimited(f"at most {self.tests_per_minute} key tests a minute; try again in {retry_after} s",
-                              code="too_many_key_tests", headers={"Retry-After": str(retry_after)})
+        window = MinuteWindow.containing(now)
+        if self.stored.count_test(user_id, window.minute, window.expires_at) > self.tests_per_minute:
+            raise window.refusal(now, self.tests_per_minute, "key tests", "too_many_key_tests")
 
     def _audit(self, user_id: str, action: str, provider: str, before: Mapping | None, after: Mapping | None):
         if self.audit is not None:

@@ -26,6 +26,7 @@ from botfleet.domain.orders import (
     ExchangeUnavailable,
     OrderRequest,
     OrderStatus,
+    RestingOrder,
 )
 from botfleet.domain.paper import Fill
 from botfleet.domain.trading import run_tick
@@ -95,11 +96,11 @@ class LiveVenue:
         """Book what happened to every order we sent whose outcome we don't know yet."""
         still_open = []
         for order in tick.orders:
-            status = self.client.fetch_order(tick.bot.symbol, order["client_order_id"])
+            status = self.client.fetch_order(tick.bot.symbol, order.client_order_id)
             if status is None:
                 tick.release(order)
-                tick.event("order_not_received", f"the exchange never received {order['client_order_id']}; "
-                           "the strategy decides again", client_order_id=order["client_order_id"])
+                tick.event("order_not_received", f"the exchange never received {order.client_order_id}; "
+                           "the strategy decides again", client_order_id=order.client_order_id)
                 continue
             self._book(tick, order, status)
             if status.status in FINISHED:
@@ -121,9 +122,9 @@ class LiveVenue:
     def cancel_all(self, tick: Tick, reason: str) -> None:
         for order in tick.orders:
             try:
-                self._book(tick, order, self.client.cancel_order(tick.bot.symbol, order["client_order_id"]))
+                self._book(tick, order, self.client.cancel_order(tick.bot.symbol, order.client_order_id))
             except ExchangeError as exc:
-                tick.event(exc.kind, f"cancel {order['client_order_id']}: {exc.message}")
+                tick.event(exc.kind, f"cancel {order.client_order_id}: {exc.message}")
             tick.release(order)
         tick.orders = []
 
@@ -142,15 +143,15 @@ class LiveVenue:
         except paper.OrderRejected as rejected:
             tick.event("order_rejected", str(rejected), rule=rejected.rule)
             return
-        order = {"client_order_id": client_order_id, "side": side, "type": "market", "amount": amount,
-                 "filled": Decimal(0), "reserved": Decimal(0), "placed_tick": tick.tick_id, "live": True,
-                 "price": book.mid, "expires_tick_count": 1}
+        order = RestingOrder(client_order_id=client_order_id, side=side, price=book.mid, amount=amount,
+                             filled=Decimal(0), reserved=Decimal(0), placed_tick=tick.tick_id, expires_tick_count=1,
+                             type="market", live=True)
         # Reserve what the order can spend until the exchange tells us what it did.
         if side == "buy":
-            order["reserved"] = tick.ledger.quote_free
-            tick.ledger = tick.ledger.reserve(rules.quote, order["reserved"])
+            order.reserved = tick.ledger.quote_free
+            tick.ledger = tick.ledger.reserve(rules.quote, order.reserved)
         else:
-            order["reserved"] = amount
+            order.reserved = amount
             tick.ledger = tick.ledger.reserve(rules.base, amount)
         try:
             status = self.client.create_order(OrderRequest(client_order_id, tick.bot.symbol, side, "market", amount))
@@ -176,15 +177,15 @@ class LiveVenue:
         else:
             tick.orders.append(order)
 
-    def _book(self, tick: Tick, order: dict[str, Any], status: OrderStatus) -> None:
+    def _book(self, tick: Tick, order: RestingOrder, status: OrderStatus) -> None:
         """Apply the fills of `status` not booked yet (fetch may return fills we already have)."""
         rules = tick.rules
-        new_amount = status.filled - Decimal(order["filled"])
+        new_amount = status.filled - order.filled
         if new_amount <= 0:
             return
         fills = status.fills or ()
         cost = sum((f.price * f.amount for f in fills), Decimal(0)) if fills else new_amount * (
-            status.average_price or Decimal(order["price"]))
+            status.average_price or order.price)
         fee = sum((f.fee for f in fills), Decimal(0))
         fee_currency = fills[0].fee_currency if fills else rules.quote
         if fee_currency not in (rules.base, rules.quote):
@@ -194,23 +195,23 @@ class LiveVenue:
             share = new_amount / status.filled
             cost, fee = cost * share, fee * share
         tick.release(order)
-        mid = Decimal(order["price"])
+        mid = order.price
         price = cost / new_amount
-        slippage = ((price - mid) if order["side"] == "buy" else (mid - price)) / mid * paper.BPS
-        fill = Fill(order["side"], new_amount, price, cost, fee, fee_currency, slippage.quantize(Decimal("0.01")),
+        slippage = ((price - mid) if order.side == "buy" else (mid - price)) / mid * paper.BPS
+        fill = Fill(order.side, new_amount, price, cost, fee, fee_currency, slippage.quantize(Decimal("0.01")),
                     maker=bool(fills and all(f.maker for f in fills)))
-        tick.record(fill, order["client_order_id"], order["type"])
-        order["filled"] = status.filled
+        tick.record(fill, order.client_order_id, order.type)
+        order.filled = status.filled
         if status.status not in FINISHED:  # still working: reserve again what it may still spend
             self._reserve_rest(tick, order)
 
     @staticmethod
-    def _reserve_rest(tick: Tick, order: dict[str, Any]) -> None:
+    def _reserve_rest(tick: Tick, order: RestingOrder) -> None:
         rules = tick.rules
-        if order["side"] == "buy":
-            order["reserved"] = tick.ledger.quote_free
-            tick.ledger = tick.ledger.reserve(rules.quote, order["reserved"])
+        if order.side == "buy":
+            order.reserved = tick.ledger.quote_free
+            tick.ledger = tick.ledger.reserve(rules.quote, order.reserved)
         else:
-            rest = min(Decimal(order["amount"]) - Decimal(order["filled"]), tick.ledger.base_free)
-            order["reserved"] = rest
+            rest = min(order.remaining, tick.ledger.base_free)
+            order.reserved = rest
             tick.ledger = tick.ledger.reserve(rules.base, rest)

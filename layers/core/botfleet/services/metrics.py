@@ -20,7 +20,7 @@ class MetricsService:
 
     def snapshot(self, caller: Principal) -> dict[str, Any]:
         fleet = caller.is_admin
-        bots = self._all(self.bots.list_all) if fleet else self.bots.all_of_owner(caller.user_id)
+        bots = self.bots.whole_fleet() if fleet else self.bots.all_of_owner(caller.user_id)
         summaries = self.counters.all_trade_summaries() if fleet else self.bots.summaries(caller.user_id)
         counters = self.counters.fleet()
         statuses = Counter(bot.status for bot in bots)
@@ -42,15 +42,6 @@ class MetricsService:
             "errors_total": int(counters.get("errors", 0)) if fleet else int(
                 self.counters.of_user(caller.user_id).get("errors", 0)),
         }
-
-    @staticmethod
-    def _all(lister) -> list:
-        items, cursor = [], None
-        while True:
-            page, cursor = lister(200, cursor)
-            items += page
-            if not cursor:
-                return items
 
 
 def _merge(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from botfleet.domain.bots import Bot
 from botfleet.domain.exchanges import get_exchange
 from botfleet.domain.ledger import Ledger
 from botfleet.domain.market import history_closes
-from botfleet.domain.quarantine import QuarantineConfig, countdown
+from botfleet.domain.quarantine import QuarantineConfig, QuarantineState, countdown
 from botfleet.errors import AlreadyExists, NotFound
 from botfleet.ids import new_id
 from botfleet.ports import BotRepository, Executions, MarketRepository, QuarantineLog
@@ -75,7 +75,8 @@ class QuarantineService:
 
     def release(self, bot: Bot) -> None:
         """An owner or admin put a quarantined bot back by hand: its quarantine execution stops."""
-        number = int((bot.quarantine or {}).get("pause_number", bot.pause_count))
+        recorded = bot.quarantine.pause_number if bot.quarantine else None
+        number = bot.pause_count if recorded is None else recorded
         with contextlib.suppress(Exception):  # already finished (or never started): nothing to stop
             self.executions.stop_by_name(execution_name(bot.id, number), "resumed by hand")
         self._event(bot, number, "released", "put back in the market by hand", stage=None)
@@ -149,7 +150,7 @@ class QuarantineService:
             parent, id=new_id("bot"), generation=parent.generation + 1, parent_id=parent.id, params=params,
             capital=capital, initial_capital=capital, ledger=Ledger.open(parent.ledger.base, parent.ledger.quote,
                                                                          capital),
-            status="running", pause_reason=None, pause_count=0, quarantine=None, orders=[], last_tick=None,
+            status="running", pause_reason=None, pause_count=0, quarantine=None, orders=(), last_tick=None,
             created_at=now, updated_at=now, version=0, name=_generation_name(parent.name, parent.generation + 1),
         )
         self.bots.create(successor)
@@ -178,11 +179,11 @@ class QuarantineService:
             if bot.status != "quarantined" or not bot.quarantine:
                 continue
             q = bot.quarantine
-            row = {"bot_id": bot.id, "name": bot.name, "pause_count": bot.pause_count, "stage": q.get("stage"),
-                   "reason": q.get("reason") or bot.pause_reason, "quarantined_at": q.get("since"),
+            row = {"bot_id": bot.id, "name": bot.name, "pause_count": bot.pause_count, "stage": q.stage,
+                   "reason": q.reason or bot.pause_reason, "quarantined_at": q.since,
                    "release_at": None, "seconds_remaining": 0, "progress": None}
-            if q.get("stage") == "waiting" and q.get("since"):
-                clock = countdown(parse_iso(q["since"]), int(q["wait_seconds"]), self.time_scale, now)
+            if q.is_counting_down:
+                clock = countdown(parse_iso(q.since), int(q.wait_seconds), self.time_scale, now)
                 row.update(release_at=iso(clock["release_at"]), seconds_remaining=clock["seconds_remaining"],
                            progress=clock["progress"])
             rows.append(plain_json(row))
@@ -207,11 +208,9 @@ class QuarantineService:
         """Record the quarantine's stage on the bot (and its status), retrying over concurrent writes."""
 
         def change(current: Bot) -> Bot:
-            quarantine = {**(current.quarantine or {}), "stage": stage, **fields}
-            if stage == "waiting":
-                quarantine["since"] = iso(self.clock.now())
-            return replace(current, quarantine=quarantine, status=status or current.status,
-                           updated_at=iso(self.clock.now()))
+            now = iso(self.clock.now())
+            quarantine = (current.quarantine or QuarantineState()).at_stage(stage, now, **fields)
+            return replace(current, quarantine=quarantine, status=status or current.status, updated_at=now)
 
         self._mutate(bot.owner_id, bot.id, change, attempts=5)
 

@@ -13,6 +13,9 @@ from botfleet.adapters.dynamo.schema import bot_pk, shard_pk, user_pk, user_trad
 from botfleet.adapters.dynamo.table import ConditionFailed, Table
 from botfleet.domain.bots import Bot, UnreadableBot
 from botfleet.domain.ledger import Ledger
+from botfleet.domain.orders import RestingOrder
+from botfleet.domain.quarantine import QuarantineState
+from botfleet.domain.risk import RiskLimits
 from botfleet.errors import AlreadyExists
 from botfleet.settings import ConfigurationError
 
@@ -33,6 +36,9 @@ def bot_to_item(bot: Bot, shards: int | None) -> dict[str, Any]:
     # gsi2 lists the whole fleet for admins (newest first by creation time).
     item = {"pk": pk, "sk": sk, "entity": "bot", "gsi2pk": "BOTS", "gsi2sk": f"{bot.created_at}#{bot.id}",
             **asdict(bot)}
+    # The typed parts are stored in their own item shapes (as they always were), not as asdict() makes them.
+    item.update(risk=bot.risk.to_item(), orders=[order.to_item() for order in bot.orders],
+                quarantine=bot.quarantine.to_item() if bot.quarantine else None)
     if bot.status == "running":
         if shards is None:  # settings_for() makes TICK_SHARDS required in every function that writes bots
             raise ConfigurationError("this function writes bots but was given no TICK_SHARDS")
@@ -46,8 +52,9 @@ def item_to_bot(item: dict[str, Any]) -> Bot:
     for name, default in (("pause_count", 0), ("generation", 1), ("version", 0), ("limit_ttl_ticks", 5)):
         values[name] = int(values.get(name, default))
     values["ledger"] = Ledger.from_item(values["ledger"])
-    values["orders"] = [dict(order, expires_tick_count=int(order["expires_tick_count"]))
-                        for order in values.get("orders", [])]
+    values["risk"] = RiskLimits.parse(values.get("risk"))
+    values["orders"] = tuple(RestingOrder.from_item(order) for order in values.get("orders") or ())
+    values["quarantine"] = QuarantineState.from_item(values.get("quarantine"))
     values["params"] = {k: (int(v) if isinstance(v, Decimal) and v == v.to_integral_value() else v)
                         for k, v in values.get("params", {}).items()}
     return Bot(**values)
@@ -85,6 +92,10 @@ class DynamoBotRepository:
         items, next_cursor = self.table.query("gsi2pk = :all", {":all": "BOTS"}, index="gsi2", limit=limit,
                                               cursor=cursor, partition=("gsi2pk", "BOTS"), newest_first=True)
         return [item_to_bot(item) for item in items], next_cursor
+
+    def whole_fleet(self) -> list[Bot]:
+        return [item_to_bot(item) for item in self.table.query_all(
+            "gsi2pk = :all", {":all": "BOTS"}, index="gsi2", newest_first=True)]
 
     def all_of_owner(self, owner_id: str) -> list[Bot]:
         return [item_to_bot(item) for item in self.table.query_all(

@@ -9,12 +9,12 @@ from __future__ import annotations
 import importlib
 
 from botfleet.adapters.exchanges.base import Credentials, ExchangeClient
-from botfleet.domain.exchange_model import CCXT_CLIENT, ClientFactory
+from botfleet.domain.exchange_model import ClientFactory
 from botfleet.domain.exchanges import EXCHANGE_DESCRIPTORS
 
 SUPPORTED_EXCHANGES = tuple(EXCHANGE_DESCRIPTORS)
 CCXT_EXCHANGES = tuple(exchange_id for exchange_id, descriptor in EXCHANGE_DESCRIPTORS.items()
-                       if descriptor.client == CCXT_CLIENT)
+                       if descriptor.client.via_ccxt)
 OWN_CLIENT_EXCHANGES = tuple(exchange_id for exchange_id in SUPPORTED_EXCHANGES if exchange_id not in CCXT_EXCHANGES)
 
 __all__ = ["SUPPORTED_EXCHANGES", "Credentials", "ExchangeClient", "make_client"]
@@ -28,7 +28,7 @@ def make_client(exchange_id: str, credentials: dict | None, *, base_url: str | N
     if descriptor is None:
         raise ValueError(f"unknown exchange {exchange_id!r} (one of: {', '.join(SUPPORTED_EXCHANGES)})")
     client_class = _client_class(descriptor.client)
-    if descriptor.client.takes_exchange_id:
+    if descriptor.client.via_ccxt:
         return client_class(exchange_id, credentials or {}, base_url=base_url, timeout_s=timeout_s)
     return client_class(credentials, base_url=base_url, timeout_s=timeout_s)
 

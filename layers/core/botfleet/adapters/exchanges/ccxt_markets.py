@@ -7,35 +7,24 @@ and paper quantize identically and needs no request at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from botfleet.adapters.exchanges.precision import QUOTE_STEP
-from botfleet.domain.exchanges import SymbolRules, get_exchange
-
-# How each venue spells a market id, and its own currency codes where they differ from ours.
-_CURRENCY_IDS = {"luno": {"BTC": "XBT"}}
-_ID_SEPARATOR = {"binance": "", "kucoin": "-", "luno": ""}
-
-# Binance refuses order types a market does not list in info.orderTypes (ccxt checks it before sending).
-_BINANCE_ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"]
+from botfleet.domain.exchanges import EXCHANGE_DESCRIPTORS, SymbolRules, get_exchange
 
 
 def currency_id(exchange_id: str, code: str) -> str:
-    return _CURRENCY_IDS.get(exchange_id, {}).get(code, code)
+    return EXCHANGE_DESCRIPTORS[exchange_id].market_ids.currency(code)
 
 
 def market_id(exchange_id: str, symbol: str) -> str:
-    base, quote = symbol.split("/")
-    return currency_id(exchange_id, base) + _ID_SEPARATOR[exchange_id] + currency_id(exchange_id, quote)
+    return EXCHANGE_DESCRIPTORS[exchange_id].market_ids.market(symbol)
 
 
-def ccxt_market(exchange_id: str, rules: SymbolRules, maker_fee, taker_fee) -> dict[str, Any]:
-    info: dict[str, Any] = {"symbol": market_id(exchange_id, rules.symbol)}
-    if exchange_id == "binance":
-        info["orderTypes"] = _BINANCE_ORDER_TYPES
-    if exchange_id == "kucoin":  # ccxt reads these from info to round a market buy's funds and sizes
-        info |= {"baseIncrement": str(rules.amount_step), "priceIncrement": str(rules.price_tick),
-                 "quoteIncrement": str(QUOTE_STEP)}
+def ccxt_market(exchange_id: str, rules: SymbolRules, maker_fee, taker_fee,
+                venue_info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`venue_info`: what ccxt's exchange class reads from the raw market (`info`) beyond the unified fields."""
+    info: dict[str, Any] = {"symbol": market_id(exchange_id, rules.symbol), **(venue_info or {})}
     return {
         "id": market_id(exchange_id, rules.symbol),
         "symbol": rules.symbol,
@@ -58,7 +47,9 @@ def ccxt_market(exchange_id: str, rules: SymbolRules, maker_fee, taker_fee) -> d
     }
 
 
-def ccxt_markets(exchange_id: str) -> list[dict[str, Any]]:
+def ccxt_markets(exchange_id: str, venue_info: Callable[[SymbolRules], dict[str, Any]] | None = None,
+                 ) -> list[dict[str, Any]]:
     exchange = get_exchange(exchange_id)
-    return [ccxt_market(exchange_id, rules, exchange.maker_fee, exchange.taker_fee)
+    return [ccxt_market(exchange_id, rules, exchange.maker_fee, exchange.taker_fee,
+                        venue_info(rules) if venue_info else None)
             for rules, _spec in exchange.markets.values()]

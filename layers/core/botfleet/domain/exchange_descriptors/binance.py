@@ -5,11 +5,12 @@ from decimal import Decimal as D
 from botfleet.domain.exchange_model import (
     ALT_VOLATILITY,
     BTC_VOLATILITY,
-    CCXT_CLIENT,
     ETH_VOLATILITY,
     DemoBot,
     Exchange,
     ExchangeDescriptor,
+    MarketIds,
+    ccxt_client,
     market,
 )
 
@@ -27,7 +28,8 @@ DESCRIPTOR = ExchangeDescriptor(
     rules_source="ccxt binance describe() and Binance's public market endpoint (tick size, step size, min qty, "
                  "min notional); checked 2026-11",
     credential_fields=("api_key", "api_secret"),
-    client=CCXT_CLIENT,
+    client=ccxt_client("BinanceClient"),
     demo=DemoBot("Binance BTC trend", "BTC/USDT", {"fast": 3, "slow": 8}, "2500"),
+    market_ids=MarketIds(separator=""),
     listing_order=2,
 )

@@ -4,11 +4,12 @@ from decimal import Decimal as D
 
 from botfleet.domain.exchange_model import (
     BTC_VOLATILITY,
-    CCXT_CLIENT,
     ETH_VOLATILITY,
     DemoBot,
     Exchange,
     ExchangeDescriptor,
+    MarketIds,
+    ccxt_client,
     market,
 )
 
@@ -25,7 +26,8 @@ DESCRIPTOR = ExchangeDescriptor(
     rules_source="ccxt kucoin describe() and KuCoin's public market endpoint (tick size, step size, min qty, "
                  "min notional); checked 2026-11",
     credential_fields=("api_key", "api_secret", "passphrase"),
-    client=CCXT_CLIENT,
+    client=ccxt_client("KuCoinClient"),
     demo=DemoBot("KuCoin ETH trend", "ETH/USDT", {"fast": 2, "slow": 6}, "2000"),
+    market_ids=MarketIds(separator="-"),
     listing_order=3,
 )

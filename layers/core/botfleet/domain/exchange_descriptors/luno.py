@@ -5,11 +5,12 @@ from decimal import Decimal as D
 from botfleet.domain.exchange_model import (
     ALT_VOLATILITY,
     BTC_VOLATILITY,
-    CCXT_CLIENT,
     ETH_VOLATILITY,
     DemoBot,
     Exchange,
     ExchangeDescriptor,
+    MarketIds,
+    ccxt_client,
     market,
 )
 
@@ -27,7 +28,8 @@ DESCRIPTOR = ExchangeDescriptor(
     rules_source="ccxt luno describe() and Luno's public market endpoint (tick size, step size, min qty, "
                  "min notional); checked 2026-11",
     credential_fields=("api_key", "api_secret"),
-    client=CCXT_CLIENT,
+    client=ccxt_client("LunoClient"),
     demo=DemoBot("Luno BTC trend", "BTC/ZAR", {"fast": 2, "slow": 5}, "50000"),
+    market_ids=MarketIds(separator="", currency_ids={"BTC": "XBT"}),
     listing_order=1,
 )
