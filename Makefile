@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help venv run test test-fast lint format unit integration infra local-cloud e2e fuzz openapi openapi-check \
+.PHONY: help venv system-packages run test test-fast lint format unit integration infra local-cloud e2e fuzz openapi openapi-check \
         synth bench bench-training clean
 
 help:
@@ -20,6 +20,7 @@ help:
 	@echo "make bench          startup, cold starts, DynamoDB calls/bot/tick, decisions/s, paper fills/s"
 	@echo "make bench-training the backtester vs vectorbt and backtesting.py (installs the peers)"
 	@echo "make openapi        regenerate docs/openapi.json;  make synth  synthesize the CDK app (light)"
+	@echo "make synth-full     the real FULL synth (pip for Lambda) and each function's unzipped size vs 250 MB"
 
 $(STAMP): requirements-dev.txt layers/deps/requirements.txt pyproject.toml
 	@command -v node >/dev/null || { echo "Node.js is needed for CDK synth: apt-get install -y nodejs"; exit 1; }
@@ -30,6 +31,18 @@ $(STAMP): requirements-dev.txt layers/deps/requirements.txt pyproject.toml
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# Debian packages tests run for real (nothing is faked): nginx for the WebSocket proxy guide's e2e.
+# Installed only when missing; needs root (CI runs as root) or sudo.
+DEBIAN_PACKAGES := nginx-light:/usr/sbin/nginx
+system-packages:
+	@missing=""; for entry in $(DEBIAN_PACKAGES); do \
+	  test -x "$${entry#*:}" || missing="$$missing $${entry%%:*}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  as_root=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$as_root apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 run: $(STAMP)
 	$(VENV)/bin/botfleet local --demo --tick-seconds $${BOTFLEET_TICK_SECONDS:-5}
@@ -49,6 +62,12 @@ openapi-check: $(STAMP)
 synth: $(STAMP)
 	CDK_OUTDIR=cdk.out CDK_CONTEXT_JSON='{"botfleet:light": true}' $(PY) infra/app.py
 
+# What `cdk deploy` builds, for real (pip against the package registry), kept in cdk.out/full; prints the
+# package-size table of docs/deployment.md. Also part of `make infra`.
+.PHONY: synth-full
+synth-full: $(STAMP)
+	$(PY) -m pytest tests/infra/test_full_synth.py -q -s
+
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q
 
@@ -61,7 +80,7 @@ local-cloud: $(STAMP)
 infra: $(STAMP)
 	$(PY) -m pytest tests/infra -q
 
-e2e: $(STAMP)
+e2e: $(STAMP) system-packages
 	$(PY) -m pytest tests/e2e -q
 
 # schemathesis over docs/openapi.json against the local cloud (user, admin, no token) + hand-made bad inputs.
@@ -75,7 +94,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest tests/unit tests/integration --ignore=tests/integration/local_cloud -q
 
 # One pytest run over every tier, so its closing line counts everything.
-test: $(STAMP) lint openapi-check
+test: $(STAMP) system-packages lint openapi-check
 	$(PY) -m pytest tests/unit tests/integration tests/infra tests/e2e tests/fuzz -q -p no:cacheprovider
 
 bench: $(STAMP)

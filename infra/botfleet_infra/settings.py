@@ -34,9 +34,14 @@ RUNTIME = aws_lambda.Runtime.PYTHON_3_13
 #: x86_64 rather than arm64: the deps layer contains compiled wheels (pydantic-core, argon2-cffi-bindings,
 #: cffi) and the local cloud runs the very same code on this x86_64 machine, so one architecture means one
 #: set of wheels everywhere. arm64 is ~20% cheaper per GB-s; switching is this constant plus the matching
-#: pip platform below.
+#: pip platforms below.
 ARCHITECTURE = aws_lambda.Architecture.X86_64
-PIP_PLATFORM = "manylinux2014_x86_64"
+
+#: The wheel platforms pip may pick for the deps layer (each becomes one `--platform`). Both, because no single
+#: tag covers every pinned wheel: numpy 2.4 ships only manylinux_2_28 (no manylinux2014) wheels, and
+#: pydantic-core 2.46 ships only manylinux2014 ones, so either tag alone fails the FULL synth (issue 13). Both
+#: run on the python3.13 runtime: it is Amazon Linux 2023, glibc 2.34, and manylinux_2_28 needs glibc >= 2.28.
+PIP_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
 
 #: Stage name of both APIs. Kept as a literal (not a Ref to the Stage resource) wherever a URL is built, so
 #: the URLs also resolve in emulators that skip Stage resources.

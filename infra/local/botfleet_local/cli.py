@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="fire schedules every S seconds; 0 = only through the control plane "
                             "(env BOTFLEET_TICK_SECONDS, default: each schedule's own rate)")
     local.add_argument("--demo", action="store_true", help="seed demo data")
+    local.add_argument("--public-url", default=os.environ.get("BOTFLEET_PUBLIC_URL") or None,
+                       help="the URL people reach this cloud at through a reverse proxy, e.g. "
+                            "https://botfleet.example.com: /api/config then gives the WebSocket URL on that host "
+                            "(env BOTFLEET_PUBLIC_URL; see docs/websocket.md)")
     local.add_argument("--repo-root", type=Path, default=None, help=argparse.SUPPRESS)
     local.add_argument("--app", default=None, help=argparse.SUPPRESS)  # CDK app command (tests)
     local.add_argument("--watch", action="append", default=None, help=argparse.SUPPRESS)
@@ -65,7 +69,8 @@ def run_local(args: argparse.Namespace) -> int:
     repo = (args.repo_root or _repo_root(Path.cwd())).resolve()
     cloud = LocalCloud(repo, port=args.port, tick_seconds=args.tick_seconds, time_scale=args.time_scale,
                        demo=args.demo, app_command=args.app, quiet=args.quiet,
-                       watched=tuple(args.watch) if args.watch else None, work_dir=args.work_dir)
+                       watched=tuple(args.watch) if args.watch else None, work_dir=args.work_dir,
+                       public_url=args.public_url)
     try:
         cloud.start()
     except OSError as e:

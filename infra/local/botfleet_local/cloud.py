@@ -23,6 +23,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import patches, profile
 from .deploy import Deployer, Deployment
@@ -50,8 +51,11 @@ class LocalCloud:
                  stack_name: str = profile.STACK_NAME, watched: tuple[str, ...] | None = None,
                  work_dir: str | Path | None = None, region: str = "us-east-1",
                  max_concurrency: int = DEFAULT_MAX_CONCURRENCY, demo_password: str | None = None,
-                 context: dict | None = None):
+                 context: dict | None = None, public_url: str | None = None):
         self.repo_root = Path(repo_root).resolve()
+        # Where people reach this cloud through a reverse proxy (docs/websocket.md): /api/config then hands
+        # out the WebSocket URL on that host (wss:// behind https) instead of this machine's port.
+        self.public_url = public_url.rstrip("/") if public_url else None
         self.requested_port = port
         self.port = 0
         self.tick_seconds = tick_seconds
@@ -245,13 +249,20 @@ class LocalCloud:
                 continue
             api_id = re.escape(dep.local_values[lid]["Ref"])
             host = rf"{api_id}\.execute-api\.[A-Za-z0-9.-]+"
-            value = re.sub(rf"wss://{host}(/[^/\s\"']*)?", f"ws://{local}{profile.WEBSOCKET_PATH}", value)
+            value = re.sub(rf"wss://{host}(/[^/\s\"']*)?", self._websocket_url(local), value)
             value = re.sub(rf"https://{host}(/[^/\s\"'@]*)?", f"http://{local}{CONNECTIONS_ENDPOINT}", value)
         for lid, _ in dep.resources("AWS::ApiGateway::RestApi"):
             api_id = re.escape(dep.physical.get(lid, lid))
             value = re.sub(rf"https://{api_id}\.execute-api\.[A-Za-z0-9.-]+/[^/\s\"']+/?", f"http://{local}/",
                            value)
         return value
+
+    def _websocket_url(self, local: str) -> str:
+        if not self.public_url:
+            return f"ws://{local}{profile.WEBSOCKET_PATH}"
+        public = urlsplit(self.public_url)
+        scheme = "wss" if public.scheme == "https" else "ws"
+        return f"{scheme}://{public.netloc}{public.path}{profile.WEBSOCKET_PATH}"
 
     def _load_schedules(self) -> list[Schedule]:
         dep = self.deployment
