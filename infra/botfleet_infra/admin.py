@@ -14,7 +14,7 @@ from botfleet_infra.realtime import RealtimeConstruct
 
 class AdminConstruct(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, functions: FunctionFactory, data: DataConstruct,
-                 api: ApiConstruct, realtime: RealtimeConstruct) -> None:
+                 api: ApiConstruct, realtime: RealtimeConstruct | None) -> None:
         super().__init__(scope, construct_id)
         self.admin = functions.create(
             self,
@@ -30,6 +30,7 @@ class AdminConstruct(Construct):
         # Users, bots, audit entries (append-only by code), account deletion: read/write.
         data.connect_bot_writer(self.admin)
         data.connect_jwt_secret(self.admin)
-        # Block and force-logout close the user's open WebSocket connections.
-        realtime.grant_connections(self.admin)
+        # Block and force-logout close the user's open WebSocket connections (when the stack has them).
+        if realtime is not None:
+            realtime.grant_connections(self.admin)
         api.route_tree(api.api_resource.add_resource("admin"), self.admin)

@@ -21,6 +21,11 @@ DEFAULT_REGISTRATIONS_PER_ADDRESS_PER_HOUR = 20
 CONFIRMATION_CONTEXT_KEY = "botfleet:assistant_confirmation_seconds"
 MAX_CONFIRMATION_SECONDS = 120
 
+#: Context key: whether the stack has its WebSocket API (default true). LocalStack's community edition has no
+#: API Gateway v2, so `-c botfleet:websocket=false` leaves it out (with the ws and broadcaster functions):
+#: /api/config then gives an empty ws_url, and no function is told a callback URL to post to.
+WEBSOCKET_CONTEXT_KEY = "botfleet:websocket"
+
 #: Repository root: infra/botfleet_infra/settings.py -> three levels up.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,6 +88,7 @@ class BuildSettings:
     repo_root: Path = REPO_ROOT
     registrations_per_address_per_hour: int = DEFAULT_REGISTRATIONS_PER_ADDRESS_PER_HOUR
     assistant_confirmation_seconds: int = MAX_CONFIRMATION_SECONDS
+    websocket: bool = True
 
     @classmethod
     def from_context(cls, node: Node) -> BuildSettings:
@@ -94,8 +100,10 @@ class BuildSettings:
         if confirmation > MAX_CONFIRMATION_SECONDS:
             raise ValueError(f"context {CONFIRMATION_CONTEXT_KEY} must be at most {MAX_CONFIRMATION_SECONDS} s: a "
                              f"confirmation older than that no longer matches what the user saw")
+        websocket = node.try_get_context(WEBSOCKET_CONTEXT_KEY)
         return cls(light=_truthy(node.try_get_context(LIGHT_CONTEXT_KEY) or False),
-                   registrations_per_address_per_hour=registrations, assistant_confirmation_seconds=confirmation)
+                   registrations_per_address_per_hour=registrations, assistant_confirmation_seconds=confirmation,
+                   websocket=True if websocket is None else _truthy(websocket))
 
     @property
     def mode_name(self) -> str:

@@ -29,7 +29,9 @@ class BotfleetStack(Stack):
 
         functions = FunctionFactory(self, settings=settings)
         self.data = DataConstruct(self, "Data", settings=settings)
-        self.realtime = RealtimeConstruct(self, "Realtime", settings=settings, functions=functions, data=self.data)
+        # Without a WebSocket API (botfleet:websocket=false) there is nothing live to send: no ws, no broadcaster.
+        self.realtime = (RealtimeConstruct(self, "Realtime", settings=settings, functions=functions, data=self.data)
+                         if settings.websocket else None)
         self.trading = TradingConstruct(self, "Trading", settings=settings, functions=functions, data=self.data)
         self.api = ApiConstruct(
             self,
@@ -37,13 +39,14 @@ class BotfleetStack(Stack):
             settings=settings,
             functions=functions,
             data=self.data,
-            websocket_url=self.realtime.url,
+            websocket_url=self.realtime.url if self.realtime else "",
         )
-        # Logout closes the caller's open WebSocket connections, as admin block / force logout do.
-        self.realtime.grant_connections(self.api.auth)
-        # WebSocket stage logging also needs the account's API Gateway CloudWatch role, which the REST API
-        # creates: without this ordering a first deployment into a fresh account can fail.
-        self.realtime.stage.node.add_dependency(self.api.cloud_watch_account)
+        if self.realtime:
+            # Logout closes the caller's open WebSocket connections, as admin block / force logout do.
+            self.realtime.grant_connections(self.api.auth)
+            # WebSocket stage logging also needs the account's API Gateway CloudWatch role, which the REST API
+            # creates: without this ordering a first deployment into a fresh account can fail.
+            self.realtime.stage.node.add_dependency(self.api.cloud_watch_account)
         self.admin = AdminConstruct(self, "Admin", functions=functions, data=self.data, api=self.api,
                                     realtime=self.realtime)
         self.training = TrainingConstruct(self, "Training", settings=settings, functions=functions, data=self.data,
@@ -72,7 +75,8 @@ class BotfleetStack(Stack):
 
         # Output names are part of the contract (docs/internals.md).
         CfnOutput(self, "RestApiUrl", value=self.api.url, description="REST API base URL (append api/...)")
-        CfnOutput(self, "WebSocketUrl", value=self.realtime.url, description="WebSocket URL for the dashboard")
+        if self.realtime:
+            CfnOutput(self, "WebSocketUrl", value=self.realtime.url, description="WebSocket URL for the dashboard")
         CfnOutput(self, "TableName", value=self.data.table.table_name, description="State table")
         CfnOutput(
             self,

@@ -1,6 +1,10 @@
 """The WebSocket API and the stream-driven broadcaster."""
 
-from aws_cdk.assertions import Match
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from botfleet_infra.app import create_app
+from tests.infra.conftest import Synthesized
 
 
 def test_websocket_api_routes_all_go_to_ws(light):
@@ -53,3 +57,37 @@ def test_broadcaster_consumes_the_table_stream(light):
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
         },
     )
+
+
+# -- botfleet:websocket=false (LocalStack community has no API Gateway v2) ----------------------------------------
+
+@pytest.fixture(scope="module")
+def without_websocket(tmp_path_factory):
+    outdir = tmp_path_factory.mktemp("cdk.out-no-ws")
+    app, stack = create_app(context={"botfleet:light": True, "botfleet:websocket": "false"}, outdir=str(outdir))
+    template = Template.from_stack(stack)
+    app.synth()
+    return Synthesized(app=app, stack=stack, template=template, outdir=outdir)
+
+
+def test_without_websocket_the_stack_has_no_api_gateway_v2_nor_its_functions(without_websocket, light):
+    types = {resource["Type"] for resource in without_websocket.resources.values()}
+    assert not {t for t in types if t.startswith("AWS::ApiGatewayV2::")}
+    assert {"ws", "broadcaster"} & set(without_websocket.function_logical_ids()) == set()
+    assert set(light.function_logical_ids()) - set(without_websocket.function_logical_ids()) == {"ws", "broadcaster"}
+    assert "WebSocketUrl" not in without_websocket.template.to_json().get("Outputs", {})
+    assert "WebSocketUrl" in light.template.to_json()["Outputs"]
+
+
+def test_without_websocket_no_function_is_told_a_callback_and_config_says_there_is_none(without_websocket):
+    """Every remaining function still starts (its settings model accepts the template's environment): senders
+    such as auth and admin simply have nothing to close; /api/config hands out an empty ws_url."""
+    from botfleet.settings import settings_for
+
+    for name in without_websocket.function_logical_ids():
+        env = without_websocket.function(name)["Properties"]["Environment"]["Variables"]
+        assert "WS_CALLBACK_URL" not in env, name
+        settings_for(name, {key: value if isinstance(value, str) else f"<{key}>" for key, value in env.items()})
+    assert without_websocket.function("ops")["Properties"]["Environment"]["Variables"]["WS_URL"] == ""
+    actions = without_websocket.role_actions("admin") | without_websocket.role_actions("auth")
+    assert "execute-api:ManageConnections" not in actions
