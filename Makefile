@@ -20,6 +20,7 @@ help:
 	@echo "make bench          startup, cold starts, DynamoDB calls/bot/tick, decisions/s, paper fills/s"
 	@echo "make bench-training the backtester vs vectorbt and backtesting.py (installs the peers)"
 	@echo "make openapi        regenerate docs/openapi.json;  make synth  synthesize the CDK app (light)"
+	@echo "make smoke BASE=URL check a deployed stack end to end (exit 1 on any failure)"
 	@echo "make synth-full     the real FULL synth (pip for Lambda) and each function's unzipped size vs 250 MB"
 
 $(STAMP): requirements-dev.txt layers/deps/requirements.txt pyproject.toml
@@ -83,6 +84,14 @@ infra: $(STAMP)
 e2e: $(STAMP) system-packages
 	$(PY) -m pytest tests/e2e -q
 
+# One end-to-end check of a running stack (the local cloud, LocalStack, AWS): a throwaway user walks the product and
+# is deleted again. BOTFLEET_ADMIN_EMAIL / BOTFLEET_ADMIN_PASSWORD add the admin checks; SMOKE_ARGS passes more options
+# (e.g. SMOKE_ARGS="--tick invoke --tick-function <name>"). See infra/local/README.md, "Smoke check".
+.PHONY: smoke
+smoke: $(STAMP)
+	@test -n "$(BASE)" || { echo "usage: make smoke BASE=http://127.0.0.1:8000  (the stack's base URL)"; exit 2; }
+	$(PY) -m botfleet_local smoke --base-url $(BASE) $(SMOKE_ARGS)
+
 # schemathesis over docs/openapi.json against the local cloud (user, admin, no token) + hand-made bad inputs.
 fuzz: $(STAMP)
 	$(PY) -m pytest tests/fuzz -q
@@ -109,3 +118,4 @@ bench-training: $(STAMP)
 
 clean:
 	rm -rf cdk.out .local .pytest_cache .ruff_cache
+

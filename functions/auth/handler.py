@@ -1,4 +1,4 @@
-"""REST: /api/auth — register, login, logout, me."""
+"""REST: /api/auth — register, login, logout, me, and deleting one's own account."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field
 
 from botfleet import runtime
-from botfleet.http import Caller, json_response, make_resolver, source_ip
+from botfleet.http import Caller, json_response, make_resolver, request_id, source_ip
 from botfleet.http.fields import text
 from botfleet.views import user_view
 
@@ -30,6 +30,11 @@ class LoginBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=1024)
     email: str
     password: str = Field(repr=False)
+
+
+class DeleteAccountBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_max_length=1024)
+    password: str = Field(repr=False, description="the caller's current password")
 
 
 def _session(user: dict, token: str) -> dict:
@@ -64,6 +69,15 @@ def logout(caller: Caller):
 @app.get("/api/auth/me")
 def me(caller: Caller):
     return user_view(runtime.auth().me(caller))
+
+
+@app.delete("/api/auth/me", responses={204: {"description": "the account and everything in it are deleted"}})
+def delete_me(caller: Caller, body: Annotated[DeleteAccountBody, Body()]):
+    """Needs the current password (403 `wrong_password`); the last admin cannot delete themselves (409)."""
+    event = app.current_event
+    runtime.accounts().delete_own(caller, body.password, source_ip=source_ip(event), request_id=request_id(event))
+    metrics.add_metric(name="AccountsDeleted", unit="Count", value=1)
+    return json_response(204)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False, clear_state=True)

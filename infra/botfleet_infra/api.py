@@ -54,7 +54,7 @@ class ApiConstruct(Construct):
             "Auth",
             FunctionSpec(
                 name="auth",
-                description="REST /api/auth/*: register, login, logout, me",
+                description="REST /api/auth: register, login, logout, me, delete own account",
                 # Password hashing (argon2id) is CPU- and memory-bound; Lambda CPU scales with memory.
                 memory_mb=512,
                 timeout=Duration.seconds(15),

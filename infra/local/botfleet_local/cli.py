@@ -1,8 +1,11 @@
-"""`botfleet local`: run the whole stack on this machine (see infra/local/README.md).
+"""botfleet's command line (see infra/local/README.md).
 
-Prints the admin (and demo) credentials, then exactly one `READY http://127.0.0.1:<port>` line
-once requests are accepted. SIGINT / SIGTERM stop it cleanly (workers killed, executions
-stopped) with exit status 0.
+`botfleet local` runs the whole stack on this machine. It prints the admin (and demo) credentials, then exactly
+one `READY http://127.0.0.1:<port>` line once requests are accepted. SIGINT / SIGTERM stop it cleanly (workers
+killed, executions stopped) with exit status 0.
+
+`botfleet smoke --base-url URL` checks a deployed stack end to end (botfleet_local/smoke.py); exit status 1 when a
+step failed.
 """
 
 from __future__ import annotations
@@ -50,7 +53,37 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--work-dir", type=Path, default=None, help=argparse.SUPPRESS)
     local.add_argument("--quiet", action="store_true", help="do not echo function logs")
     local.add_argument("-v", "--verbose", action="store_true", help="log the emulator's own steps")
+
+    smoke = sub.add_parser("smoke", help="check a deployed stack end to end (exit status 1 on any failure)",
+                           description="Registers a throwaway user, walks the product as a client does, removes "
+                                       "everything it made. See infra/local/README.md, 'Smoke check'.")
+    smoke.add_argument("--base-url", required=True, help="the stack's URL, e.g. http://127.0.0.1:8000 or the "
+                                                         "API Gateway stage URL")
+    smoke.add_argument("--admin-email", default=os.environ.get("BOTFLEET_ADMIN_EMAIL") or None,
+                       help="an admin, to check admin access too (env BOTFLEET_ADMIN_EMAIL)")
+    smoke.add_argument("--admin-password", default=os.environ.get("BOTFLEET_ADMIN_PASSWORD") or None,
+                       help="(env BOTFLEET_ADMIN_PASSWORD)")
+    smoke.add_argument("--tick", choices=("control-plane", "invoke", "schedule", "none"), default="auto",
+                       help="what makes the paper bot trade; default: the local cloud's control plane when the "
+                            "stack has one, else invoke when --tick-function is given, else the stack's schedule")
+    smoke.add_argument("--tick-function", default=None, metavar="NAME",
+                       help="the deployed tick function, for --tick invoke (boto3's credentials, region and "
+                            "AWS_ENDPOINT_URL)")
+    smoke.add_argument("--timeout", type=float, default=90.0,
+                       help="seconds to wait for anything asynchronous: a fill, a socket event, training (default 90)")
+    smoke.add_argument("--openapi", type=Path, default=None,
+                       help="the OpenAPI document whose /api/admin routes are checked (default: docs/openapi.json "
+                            "of this checkout)")
+    smoke.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     return parser
+
+
+def run_smoke(args: argparse.Namespace) -> int:
+    from .smoke import Options, main
+
+    options = Options(base_url=args.base_url, admin_email=args.admin_email, admin_password=args.admin_password,
+                      tick=args.tick, tick_function=args.tick_function, timeout=args.timeout, openapi=args.openapi)
+    return main(options, as_json=args.json)
 
 
 def run_local(args: argparse.Namespace) -> int:
@@ -100,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "local":
         return run_local(args)
+    if args.command == "smoke":
+        return run_smoke(args)
     return 2
 
 

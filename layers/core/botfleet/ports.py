@@ -24,6 +24,17 @@ class UserRepository(Protocol):
     def bump_token_version(self, user_id: str) -> int: ...
 
 
+class UserAccounts(UserRepository, Protocol):
+    """The users repository as account management sees it (services.accounts, services.admin)."""
+
+    def update_fields(self, user_id: str, fields: dict[str, Any], *, revoke_tokens: bool) -> dict[str, Any]:
+        """Set fields; with `revoke_tokens`, every token issued so far stops working at once."""
+    def delete_account(self, user: dict[str, Any]) -> int:
+        """Everything in the user's own partition and their email claim; returns how many items went."""
+    def another_admin_exists(self, user_id: str) -> bool:
+        """Whether an admin other than `user_id` who is not blocked exists (the last-admin check)."""
+
+
 class ThrottleStore(Protocol):
     """Throttle counters (botfleet.domain.throttle), shared by every instance of the auth function."""
 
@@ -65,6 +76,8 @@ class BotRepository(Protocol):
     def get_any(self, bot_id: str) -> Bot | None:
         """A bot by id alone, whoever owns it (admin and system use only)."""
     def purge_history(self, bot_id: str) -> int: ...
+    def ids_with_history(self, owner_id: str) -> set[str]:
+        """The owner's bots, current or deleted earlier, whose trades, events or models may still be stored."""
     def events(self, bot_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]: ...
     def summaries(self, owner_id: str) -> list[dict[str, Any]]: ...
 

@@ -106,6 +106,16 @@ def auth():
 
 
 @_component
+def accounts():
+    """The owner's own account (the auth function's DELETE /api/auth/me). It stops bots but never starts one, so
+    it needs no TICK_SHARDS; it closes sockets where this function has the @connections endpoint."""
+    from botfleet.services.accounts import AccountRemoval, AccountService
+
+    close = connection_closer().close_all if settings().ws_callback_url else None
+    return AccountService(auth(), users(), AccountRemoval(users(), bots(), clock(), close), audit().record)
+
+
+@_component
 def bot_service():
     from botfleet.services.bots import BotService
 

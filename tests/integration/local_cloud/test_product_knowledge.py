@@ -8,10 +8,10 @@ from tests.integration.local_cloud.conftest import REPO
 
 PACKAGE = REPO / "infra" / "local" / "botfleet_local"
 # Product details a generic module has no business naming (profile.py holds them; cli.py is botfleet's
-# command line and has its options).
+# command line and has its options; smoke.py is a client of botfleet's API, not part of the emulator).
 PRODUCT_DETAILS = ("ProvisionFunctionName", "ensure_admin", "seed_demo", "market_move", "move_pct", "BOTFLEET_",
                    "botfleet:light", "@botfleet.local", "/api/ws", "infra/app.py", "POWERTOOLS", "generate_password")
-KNOWS_THE_PRODUCT = {"profile.py", "cli.py"}
+KNOWS_THE_PRODUCT = {"profile.py", "cli.py", "smoke.py"}
 
 
 def test_only_the_profile_knows_product_details():

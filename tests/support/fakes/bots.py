@@ -50,6 +50,7 @@ class FakeBotRepository:
     def __init__(self, injections: FakeInjections | None = None):
         self.bots: dict[tuple[str, str], Bot] = {}  # (owner_id, bot_id) -> bot as stored
         self.owners: dict[str, str] = {}  # bot id -> owner id: the adapter's `BOT#<id>` / META pointer
+        self.ever_owned: dict[str, str] = {}  # bot id -> owner id, kept after removal (as the trades' owner index)
         self.injections = injections if injections is not None else FakeInjections()
         self.events_of: dict[str, list[dict[str, Any]]] = {}  # bot id -> events (the tick writes them)
         self.summaries_of: dict[str, list[dict[str, Any]]] = {}  # owner id -> per-exchange trade summaries
@@ -64,6 +65,7 @@ class FakeBotRepository:
             raise WriteConflict(f"bot {bot.id} exists already")
         self.bots[(bot.owner_id, bot.id)] = copied(bot)
         self.owners[bot.id] = bot.owner_id
+        self.ever_owned[bot.id] = bot.owner_id
 
     def get(self, owner_id: str, bot_id: str) -> Bot | None:
         return copied(self.bots.get((owner_id, bot_id)))
@@ -125,6 +127,10 @@ class FakeBotRepository:
 
     def purge_history(self, bot_id: str) -> int:
         return len(self.events_of.pop(bot_id, []))
+
+    def ids_with_history(self, owner_id: str) -> set[str]:
+        """Bots of the owner, current or removed, that still have events (a removed bot's history stays)."""
+        return {bot_id for bot_id in self.events_of if self.ever_owned.get(bot_id) == owner_id}
 
     def events(self, bot_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
         events = sorted(self.events_of.get(bot_id, []), key=lambda event: event["ts"], reverse=True)

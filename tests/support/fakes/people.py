@@ -14,7 +14,7 @@ from tests.support.fakes._common import copied, paged
 class FakeUsers:
     """Mirrors adapters/dynamo/users.py (DynamoUserRepository): an email belongs to one account (Conflict
     email_taken), updates need the user to exist (WriteConflict, as the adapter's condition), `list_all` is newest
-    first by `created_at#id`."""
+    first by `created_at#id`, `another_admin_exists` counts unblocked admins other than the one asking."""
 
     def __init__(self):
         self.users: dict[str, dict[str, Any]] = {}
@@ -47,6 +47,9 @@ class FakeUsers:
         if revoke_tokens:
             user["token_version"] = int(user.get("token_version", 0)) + 1
         return copied(user)
+
+    def another_admin_exists(self, user_id: str) -> bool:
+        return any(u["role"] == "admin" and u["id"] != user_id and not u.get("blocked") for u in self.users.values())
 
     def delete_account(self, user: dict[str, Any]) -> int:
         removed = self.users.pop(user["id"], None) is not None

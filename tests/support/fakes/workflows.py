@@ -77,6 +77,8 @@ class FakeTrainingRuns:
         return True
 
     def save_model(self, bot_id: str, run_id: str, owner_id: str, created_at: str, best: dict[str, Any]) -> None:
+        if (owner_id, run_id) not in self.runs:  # the adapter's condition: only while the run is there
+            return
         self.models[(bot_id, run_id)] = {"run_id": run_id, "owner_id": owner_id, "created_at": created_at,
                                          **copied(best)}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
 from dataclasses import replace
 from typing import Any
 
@@ -13,6 +12,7 @@ from botfleet.domain.users import check_password_strength, generate_password
 from botfleet.errors import Conflict, NotFound, Unprocessable, WriteConflict
 from botfleet.ids import new_id
 from botfleet.ports import AuditLog
+from botfleet.services.accounts import AccountRemoval
 from botfleet.services.auth import Principal
 from botfleet.views import bot_view, user_view
 
@@ -104,25 +104,11 @@ class AdminService:
         return {"user_id": user_id, "sessions_revoked": True, "connections_closed": closed}
 
     def delete_user(self, admin: Principal, user_id: str, request_id: str | None):
-        """Bots are stopped, then everything of the user is removed; the audit trail stays."""
+        """Bots are stopped, then everything of the user is removed (services.accounts); the audit trail stays."""
         self._not_self(admin, user_id, "delete")
         user = self._user(user_id)
-        # Revoke first, so nothing the user does from here on lands, then stop the bots so no tick trades.
-        self.users.update_fields(user_id, {"blocked": True}, revoke_tokens=True)
-        bots = self.bots.all_of_owner(user_id)
-        for bot in bots:
-            if bot.status != "stopped":
-                # (a tick that wrote it meanwhile doesn't matter: it is deleted next, and a later tick's
-                # version-conditioned write cannot bring it back)
-                with suppress(WriteConflict):
-                    self.bots.save(replace(bot, status="stopped", updated_at=iso(self.clock.now())))
-            self.bots.purge_history(bot.id)
-            self.bots.delete(bot)
-        closed = self._close_connections(user_id)
-        removed = self.users.delete_account(user)
-        self.audit.record(admin, "user.delete", f"user:{user_id}", admin_user_view(user),
-                          {"bots_removed": len(bots), "items_removed": removed, "connections_closed": closed},
-                          request_id)
+        removed = AccountRemoval(self.users, self.bots, self.clock, self._close_connections).remove(user)
+        self.audit.record(admin, "user.delete", f"user:{user_id}", admin_user_view(user), removed, request_id)
 
     # --- bots ------------------------------------------------------------------------------------
     def list_bots(self, limit: int, cursor: str | None):

@@ -178,6 +178,15 @@ class DynamoBotRepository:
         self.table.delete_many([(item["pk"], item["sk"]) for item in items])
         return len(items)
 
+    def ids_with_history(self, owner_id: str) -> set[str]:
+        """The owner's bots, current or deleted, that may have left trades, events or models under their own
+        partition (a deleted bot's history stays): found through the owner's trades (gsi1 `USER#<id>#TRADES`) and
+        what the owner's partition records per bot (training runs, injections, quarantine events). For account
+        deletion only: it reads every trade of the owner."""
+        trades = self.table.query_all("gsi1pk = :pk", {":pk": user_trades_pk(owner_id)}, index="gsi1")
+        records = self.table.query_all("pk = :pk", {":pk": user_pk(owner_id)})
+        return {str(item["bot_id"]) for item in (*trades, *records) if item.get("bot_id")}
+
     def running_in_shard(self, shard: int) -> list[Bot | UnreadableBot]:
         """Every running bot of the shard; one that cannot be read comes back as UnreadableBot, so the engine
         can pause it and trade the rest of the shard."""

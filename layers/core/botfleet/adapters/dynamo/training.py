@@ -3,7 +3,9 @@
 Items: the run `USER#<owner>` / `TRAINING#<run_id>` (gsi1 `BOT#<bot>#TRAINING` for a bot's history), the bot's lock
 `BOT#<bot>` / `TRAINING_LOCK` (TTL: a crashed run can't block the bot forever), each trained model `BOT#<bot>` /
 `MODEL#<run_id>`. A run only moves forward while it is queued or running: a stopped (or failed) run ignores
-late workers, and a stop wins over a late success.
+late workers, and a stop wins over a late success. A late worker never recreates a run that is gone (deleted with
+its owner's account), nor saves its model: `<>` holds on a missing attribute, so each update also asks for the item
+to exist.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class DynamoTrainingRuns:
     def advance(self, owner_id: str, run_id: str, now: str, *, set_fields: dict[str, Any] | None = None,
                 add_fields: dict[str, int] | None = None) -> bool:
         """Progress of a queued or running run (`set_fields` replaced, `add_fields` counted up); False for a run
-        that has stopped or failed meanwhile."""
+        that has stopped or failed meanwhile, or is gone."""
         names, values = {"#status": "status"}, {":now": now, ":stopped": "stopped", ":failed": "failed"}
         sets, adds = ["updated_at = :now"], []
         for key, value in (set_fields or {}).items():
@@ -73,13 +75,13 @@ class DynamoTrainingRuns:
         expression = "SET " + ", ".join(sets) + (" ADD " + ", ".join(adds) if adds else "")
         try:
             self.table.update(*_run_key(owner_id, run_id), expression, names=names, values=values,
-                              condition="#status <> :stopped AND #status <> :failed")
+                              condition="attribute_exists(pk) AND #status <> :stopped AND #status <> :failed")
         except ConditionFailed:
             return False
         return True
 
     def finish(self, owner_id: str, run_id: str, status: str, now: str, fields: dict[str, Any]) -> bool:
-        """The run's end (succeeded, failed or stopped); False when it had been stopped already."""
+        """The run's end (succeeded, failed or stopped); False when it had been stopped already, or is gone."""
         names = {"#status": "status"}
         values = {":status": status, ":now": now, ":stopped": "stopped"}
         sets = ["#status = :status", "updated_at = :now", "finished_at = :now"]
@@ -88,11 +90,20 @@ class DynamoTrainingRuns:
             sets.append(f"#{key} = :{key}")
         try:
             self.table.update(*_run_key(owner_id, run_id), "SET " + ", ".join(sets), names=names, values=values,
-                              condition="#status <> :stopped")
+                              condition="attribute_exists(pk) AND #status <> :stopped")
         except ConditionFailed:
             return False
         return True
 
     def save_model(self, bot_id: str, run_id: str, owner_id: str, created_at: str, best: dict[str, Any]) -> None:
-        self.table.put({"pk": bot_pk(bot_id), "sk": f"MODEL#{run_id}", "entity": "model", "run_id": run_id,
-                        "owner_id": owner_id, "created_at": created_at, **storable(best)})
+        """Only while the run is there: a run that finishes after its owner's account was deleted leaves no model
+        behind in the deleted bot's partition."""
+        model = {"pk": bot_pk(bot_id), "sk": f"MODEL#{run_id}", "entity": "model", "run_id": run_id,
+                 "owner_id": owner_id, "created_at": created_at, **storable(best)}
+        run_pk, run_sk = _run_key(owner_id, run_id)
+        with contextlib.suppress(ConditionFailed):
+            self.table.transact([
+                {"ConditionCheck": {"Key": {"pk": run_pk, "sk": run_sk},
+                                    "ConditionExpression": "attribute_exists(pk)"}},
+                {"Put": {"Item": model}},
+            ])

@@ -59,6 +59,15 @@ class DynamoUserRepository:
         return self.table.update(*user_key(user_id), expression, names=names, values=values,
                                  condition="attribute_exists(pk)")
 
+    def another_admin_exists(self, user_id: str) -> bool:
+        """Query gsi1 `USERS` with a filter, stopping at the first match: a read of the user listing, made only
+        when an admin deletes their own account (the last-admin check), never on a hot path."""
+        found, _ = self.table.query(
+            "gsi1pk = :users", {":users": "USERS", ":admin": "admin", ":me": user_id, ":yes": True}, index="gsi1",
+            names={"#role": "role", "#id": "id", "#blocked": "blocked"},
+            filter_expression="#role = :admin AND #id <> :me AND NOT #blocked = :yes", limit=1)
+        return bool(found)
+
     def delete_account(self, user: dict[str, Any]) -> int:
         """Everything under the user's partition (profile, bots, keys, summaries, injections, chat) and the
         email claim. The audit trail lives elsewhere and stays."""

@@ -1,0 +1,82 @@
+"""Removing an account and everything in it. The owner deletes their own (DELETE /api/auth/me, AccountService); an
+admin deletes anyone else's (DELETE /api/admin/users/{id}, services.admin). Both go through AccountRemoval, the one
+definition of what "everything" is."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import suppress
+from typing import Any
+
+from botfleet.clock import Clock, iso
+from botfleet.errors import Conflict, Unauthorized, WriteConflict
+from botfleet.ports import BotRepository, UserAccounts
+from botfleet.services.auth import AuthService, Principal
+from botfleet.views import user_view
+
+#: The pause reason a bot is stopped with when its owner's account goes (the stream shows it for a moment).
+ACCOUNT_DELETED = "account_deleted"
+
+
+class AccountRemoval:
+    """`close_connections` closes the user's open WebSockets and says how many there were; None where the function
+    cannot reach the @connections endpoint."""
+
+    def __init__(self, users: UserAccounts, bots: BotRepository, clock: Clock,
+                 close_connections: Callable[[str], int] | None):
+        self.users = users
+        self.bots = bots
+        self.clock = clock
+        self.close_connections = close_connections
+
+    def remove(self, user: dict[str, Any]) -> dict[str, int]:
+        """Tokens are revoked first, so nothing the user sends from here on lands; the bots are stopped, so no
+        tick trades them while they go; then the bots with their trades, events and models (and the history the
+        user's earlier deleted bots left), the open sockets, and the user's partition (profile, keys, injections,
+        training runs, quarantine log, assistant data) with the email claim. The audit trail stays. Returns how
+        much went."""
+        user_id = user["id"]
+        self.users.update_fields(user_id, {"blocked": True}, revoke_tokens=True)
+        bots = self.bots.all_of_owner(user_id)
+        # Read before the partition goes: the bots deleted earlier are found through what it records about them.
+        deleted_earlier = self.bots.ids_with_history(user_id) - {bot.id for bot in bots}
+        for bot in bots:
+            if bot.status != "stopped":
+                # A tick that wrote the bot meanwhile doesn't matter: the bot is deleted next, and a later tick's
+                # version-conditioned write cannot bring it back.
+                with suppress(WriteConflict):
+                    self.bots.save(bot.stopped(ACCOUNT_DELETED, iso(self.clock.now())))
+            self.bots.purge_history(bot.id)
+            self.bots.delete(bot)
+        for bot_id in sorted(deleted_earlier):  # a deleted bot's trades and events stay, until now
+            self.bots.purge_history(bot_id)
+        closed = self.close_connections(user_id) if self.close_connections is not None else 0
+        items = self.users.delete_account(user)
+        return {"bots_removed": len(bots), "items_removed": items, "connections_closed": closed}
+
+
+class AccountService:
+    """The owner's own account. `audit` is services.admin.AuditTrail.record (taken as a callable: the admin
+    service builds on this module, not the other way round)."""
+
+    def __init__(self, auth: AuthService, users: UserAccounts, removal: AccountRemoval, audit: Callable[..., Any]):
+        self.auth = auth
+        self.users = users
+        self.removal = removal
+        self.audit = audit
+
+    def delete_own(self, principal: Principal, password: str, *, source_ip: str | None = None,
+                   request_id: str | None = None) -> dict[str, int]:
+        """The caller re-enters their password (403 `wrong_password`, throttled like a login, so a stolen token
+        cannot delete the account nor guess the password faster than the login form). The last admin who can
+        still act cannot go (409 `last_admin`): nobody could manage the platform any more."""
+        self.auth.confirm_password(principal, password, source_ip)
+        user = self.users.get(principal.user_id)
+        if user is None:  # deleted by a concurrent request (or an admin) since the token was checked
+            raise Unauthorized("the access token is revoked", code="token_revoked")
+        if user.get("role") == "admin" and not self.users.another_admin_exists(user["id"]):
+            raise Conflict("the last admin cannot delete their account: make another user an admin first",
+                           code="last_admin")
+        removed = self.removal.remove(user)
+        self.audit(principal, "user.delete_self", f"user:{user['id']}", user_view(user), removed, request_id)
+        return removed
