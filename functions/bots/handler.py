@@ -1,16 +1,18 @@
-"""REST: /api/bots, /api/trades, /api/strategies, /api/capital, /api/portfolio — bots for their owner,
-their fills and events, capital injections and the portfolio, strategy families."""
+"""REST: /api/bots, /api/trades, /api/strategies, /api/capital, /api/portfolio, /api/markets — bots for their
+owner, their fills, events and equity curve, capital injections and the portfolio, strategy families, and the
+markets' candles."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from botfleet import runtime
+from botfleet.domain.charts import MAX_CANDLES
 from botfleet.domain.money import BASIS_POINTS, CAPITAL, INJECTION, PERCENT
 from botfleet.domain.strategies import STRATEGIES
 from botfleet.http import Caller, json_response, make_resolver, page_view
@@ -183,6 +185,31 @@ def all_trades(
         caller, limit, cursor, exchange=exchange, bot_id=bot_id, symbol=symbol, since=since
     )
     return page_view([trade_view(item) for item in items], next_cursor)
+
+
+@app.get("/api/bots/<bot_id>/equity")
+def bot_equity(
+    caller: Caller,
+    bot_id: str,
+    since: Annotated[str | None, Query(max_length=40, description="ISO-8601 UTC; points at or after")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_CANDLES)] = 500,
+):
+    """The bot's equity curve: cash + position * close at the end of each of its market's one-minute candles
+    (oldest first), derived from its books, trades and capital injections."""
+    return runtime.charts().equity(caller, bot_id, since, limit)
+
+
+@app.get("/api/markets/<exchange>/<symbol>/candles")
+def market_candles(
+    caller: Caller,
+    exchange: str,
+    symbol: Annotated[str, Path(max_length=32, description="BASE-QUOTE, e.g. BTC-ZAR")],
+    timeframe: Annotated[Literal["1m"], Query()] = "1m",
+    limit: Annotated[int, Query(ge=1, le=MAX_CANDLES)] = 500,
+):
+    """The market's newest one-minute candles (oldest first), kept for a week. The simulator has no traded
+    volume of its own: `volume` is 0."""
+    return runtime.charts().candles(exchange, symbol.replace("-", "/"), limit)
 
 
 @app.get("/api/strategies")

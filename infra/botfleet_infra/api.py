@@ -68,7 +68,7 @@ class ApiConstruct(Construct):
             "Bots",
             FunctionSpec(
                 name="bots",
-                description="REST /api/bots, /api/trades, /api/capital, /api/portfolio, /api/strategies",
+                description="REST /api/bots, /api/trades, /api/capital, /api/portfolio, /api/strategies, /api/markets",
                 memory_mb=512,
                 timeout=Duration.seconds(15),
             ),
@@ -221,6 +221,7 @@ class ApiConstruct(Construct):
             route(resource, self.bots)
             route_tree(resource, self.bots)
         route(api.add_resource("strategies"), self.bots)
+        route_tree(api.add_resource("markets"), self.bots)  # /api/markets/{exchange}/{symbol}/candles
         route(api.add_resource("portfolio"), self.bots)
 
         route(api.add_resource("health"), self.ops)

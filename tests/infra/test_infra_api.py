@@ -16,6 +16,7 @@ ROUTES = {
     "/api/capital": "bots",
     "/api/capital/{proxy+}": "bots",
     "/api/portfolio": "bots",
+    "/api/markets/{proxy+}": "bots",
     "/api/metrics": "ops",
     "/api/admin/{proxy+}": "admin",
     "/api/keys": "keys",

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from botfleet.domain.bots import Bot, UnreadableBot
+from botfleet.domain.charts import Candle
 from botfleet.domain.market import MarketState, OrderBook
 from botfleet.domain.throttle import Counter, CounterWrite
 
@@ -100,6 +101,8 @@ class AuditLog(Protocol):
 class MarketRepository(Protocol):
     def current(self, exchange: str, symbol: str) -> MarketState: ...
     def for_tick(self, exchange: str, symbol: str, tick_id: str) -> MarketState: ...
+    def candles(self, exchange: str, symbol: str, limit: int) -> list[Candle]:
+        """The newest `limit` one-minute candles, oldest first."""
 
 
 class MarketView(Protocol):

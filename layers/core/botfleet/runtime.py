@@ -170,6 +170,14 @@ def engine():
 
 
 @_component
+def charts():
+    from botfleet.adapters.dynamo.injections import DynamoInjections
+    from botfleet.services.charts import ChartService
+
+    return ChartService(bots(), trades(), DynamoInjections(table()), markets())
+
+
+@_component
 def capital():
     from botfleet.adapters.dynamo.injections import DynamoInjections
     from botfleet.services.capital import CapitalService

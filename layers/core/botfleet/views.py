@@ -11,6 +11,7 @@ from typing import Any
 
 from botfleet.clock import iso
 from botfleet.domain.bots import Bot
+from botfleet.domain.charts import Candle, EquityPoint
 from botfleet.domain.money import money_str
 from botfleet.ports import TableChange
 
@@ -76,6 +77,17 @@ def bot_view(bot: Bot) -> dict[str, Any]:
 
 def trade_view(item: dict[str, Any]) -> dict[str, Any]:
     return {key: _plain(item.get(key)) for key in TRADE_FIELDS}
+
+
+def candle_view(candle: Candle) -> dict[str, Any]:
+    """Prices as decimal strings, like every amount in the API."""
+    return {"ts": candle.ts, "open": money_str(candle.open), "high": money_str(candle.high),
+            "low": money_str(candle.low), "close": money_str(candle.close), "volume": money_str(candle.volume)}
+
+
+def equity_point_view(point: EquityPoint) -> dict[str, Any]:
+    return {"ts": point.ts, "equity": money_str(point.equity), "cash": money_str(point.cash),
+            "position": money_str(point.position), "mark": money_str(point.mark)}
 
 
 def event_view(item: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from botfleet.domain import market as sim
+from botfleet.domain.charts import Candle
 from botfleet.domain.exchanges import get_exchange
 from botfleet.errors import AlreadyExists, WriteConflict
 from botfleet.ids import new_id
@@ -154,6 +155,7 @@ class FakeMarket:
     def __init__(self, prices: Mapping[tuple[str, str], Decimal] | None = None):
         self.prices: dict[tuple[str, str], Decimal] = dict(prices or {})
         self.seqs: dict[tuple[str, str], int] = {}
+        self.candle_log: dict[tuple[str, str], list[Candle]] = {}
 
     def set_price(self, exchange: str, symbol: str, price: Decimal | str) -> None:
         self.prices[(exchange, symbol)] = Decimal(price)
@@ -170,6 +172,13 @@ class FakeMarket:
 
     def for_tick(self, exchange: str, symbol: str, tick_id: str) -> sim.MarketState:
         return self.current(exchange, symbol)
+
+    def candles(self, exchange: str, symbol: str, limit: int) -> list[Candle]:
+        """What `add_candle` recorded, oldest first (the adapter writes one per tick)."""
+        return list(self.candle_log.get((exchange, symbol), []))[-limit:]
+
+    def add_candle(self, exchange: str, symbol: str, candle: Candle) -> None:
+        self.candle_log.setdefault((exchange, symbol), []).append(candle)
 
     def view(self, exchange: str, symbol: str, tick_id: str) -> _View:
         state = self.current(exchange, symbol)
