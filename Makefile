@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help venv system-packages run test test-fast lint format unit integration infra local-cloud e2e fuzz openapi openapi-check \
+.PHONY: help venv system-packages web browser run test test-fast lint format unit integration infra local-cloud e2e fuzz openapi openapi-check \
         synth bench bench-training clean
 
 help:
@@ -20,7 +20,10 @@ help:
 	@echo "make bench          startup, cold starts, DynamoDB calls/bot/tick, decisions/s, paper fills/s"
 	@echo "make bench-training the backtester vs vectorbt and backtesting.py (installs the peers)"
 	@echo "make openapi        regenerate docs/openapi.json;  make synth  synthesize the CDK app (light)"
+	@echo "make web            build the dashboard (web/ → web/dist; npm ci from the lock when needed)"
+	@echo "make browser        the browser tier: Debian's chromium driven by Playwright against the local cloud"
 	@echo "make smoke BASE=URL check a deployed stack end to end (exit 1 on any failure)"
+	@echo "make localstack     deploy into a pinned LocalStack community (no Docker), smoke-check, tear down; timings"
 	@echo "make synth-full     the real FULL synth (pip for Lambda) and each function's unzipped size vs 250 MB"
 
 $(STAMP): requirements-dev.txt layers/deps/requirements.txt pyproject.toml
@@ -33,9 +36,11 @@ $(STAMP): requirements-dev.txt layers/deps/requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
-# Debian packages tests run for real (nothing is faked): nginx for the WebSocket proxy guide's e2e.
+# Debian packages tests run for real (nothing is faked): nginx for the WebSocket proxy guide's e2e; chromium (and
+# the Liberation fonts it recommends) for the browser tier — Playwright's own browser download cannot work here.
 # Installed only when missing; needs root (CI runs as root) or sudo.
-DEBIAN_PACKAGES := nginx-light:/usr/sbin/nginx
+DEBIAN_PACKAGES := nginx-light:/usr/sbin/nginx chromium:/usr/bin/chromium \
+                   fonts-liberation:/usr/share/fonts/truetype/liberation
 system-packages:
 	@missing=""; for entry in $(DEBIAN_PACKAGES); do \
 	  test -x "$${entry#*:}" || missing="$$missing $${entry%%:*}"; done; \
@@ -45,7 +50,25 @@ system-packages:
 	  $$as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$as_root apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-run: $(STAMP)
+# The dashboard (docs/dashboard.md): `npm ci` from the lock only when node_modules is missing or the lock changed,
+# then a Vite build into web/dist, which the local cloud serves (profile.WEB_DIR) and CloudFront would.
+WEB_STAMP := web/node_modules/.botfleet-installed
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json web/package.json
+$(WEB_STAMP): web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed to build the dashboard: apt-get install -y nodejs npm"; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+web/dist/index.html: $(WEB_STAMP) $(WEB_SOURCES)
+	cd web && npm run --silent build
+
+web: web/dist/index.html
+
+# The browser tier: Playwright (Python) drives Debian's chromium headless against the real local cloud.
+browser: $(STAMP) system-packages web
+	$(PY) -m pytest tests/browser -q -p no:cacheprovider
+
+run: $(STAMP) web
 	$(VENV)/bin/botfleet local --demo --tick-seconds $${BOTFLEET_TICK_SECONDS:-5}
 
 lint: $(STAMP)
@@ -103,8 +126,8 @@ test-fast: $(STAMP)
 	$(PY) -m pytest tests/unit tests/integration --ignore=tests/integration/local_cloud -q
 
 # One pytest run over every tier, so its closing line counts everything.
-test: $(STAMP) system-packages lint openapi-check
-	$(PY) -m pytest tests/unit tests/integration tests/infra tests/e2e tests/fuzz -q -p no:cacheprovider
+test: $(STAMP) system-packages web lint openapi-check
+	$(PY) -m pytest tests/unit tests/integration tests/infra tests/e2e tests/fuzz tests/browser -q -p no:cacheprovider
 
 bench: $(STAMP)
 	$(PY) tests/bench/foundation.py
@@ -119,3 +142,11 @@ bench-training: $(STAMP)
 clean:
 	rm -rf cdk.out .local .pytest_cache .ruff_cache
 
+# Deploy the stack into LocalStack community (pinned, installed into .localstack/ on first use), smoke-check it, tear
+# it down; prints the timings. infra/localstack/README.md. `make localstack-setup` only installs.
+.PHONY: localstack localstack-setup
+localstack: $(STAMP)
+	$(PY) infra/localstack/run.py
+
+localstack-setup: $(STAMP)
+	$(PY) infra/localstack/run.py --setup-only

@@ -36,7 +36,8 @@ WATCHED = ("infra", "functions", "layers", "cdk.json")
 # LIGHT mode: code assets straight from the working tree and no bundled dependency layer (the workers run
 # on this interpreter, whose venv has the dependencies), no BootstrapVersion rule.
 SYNTH_CONTEXT = {"botfleet:light": True}
-WEB_DIR = "web"
+# The dashboard is built by `make web` (Vite) into web/dist; served from there (CloudFront serves the same files).
+WEB_DIR = "web/dist"
 
 
 def app_command() -> list[str]:

@@ -1,0 +1,153 @@
+// One WebSocket for the whole app (docs/websocket.md): subscribe on open, a ping every 30 s (API Gateway's idle
+// limit is 10 min), reconnect with exponential backoff and full jitter (capped at 30 s) after any drop, and a
+// "resync" signal after a reconnect so views read over REST what they missed. A socket refused at the handshake
+// cannot say why in a browser, so before reconnecting the session is checked over REST: a revoked token
+// answers 401 there, and the session ends instead of retrying forever.
+import { Bus, Store } from "./store";
+
+export type LinkState = "idle" | "connecting" | "live" | "reconnecting" | "offline";
+
+export const PING_MS = 30_000;
+const PONG_TIMEOUT_MS = 10_000;
+const BASE_DELAY_MS = 1_000;
+const MAX_DELAY_MS = 30_000;
+export const TOPICS = ["trades", "bots", "quarantine", "training", "metrics", "assistant"];
+
+export interface LinkStatus {
+  state: LinkState;
+  retryAt?: number;
+  attempt: number;
+}
+
+export class LiveSocket {
+  readonly status = new Store<LinkStatus>({ state: "idle", attempt: 0 });
+  readonly events = new Bus();
+  private socket: WebSocket | null = null;
+  private url = "";
+  private token = "";
+  private attempt = 0;
+  private everOpened = false;
+  private stopped = true;
+  private retryTimer: number | undefined;
+  private pingTimer: number | undefined;
+  private pongTimer: number | undefined;
+  /** Asked before each reconnect: false means "do not reconnect" (the session ended). */
+  beforeReconnect: () => Promise<boolean> = async () => true;
+
+  start(url: string, token: string): void {
+    this.stop();
+    this.url = url;
+    this.token = token;
+    this.stopped = false;
+    this.attempt = 0;
+    this.everOpened = false;
+    addEventListener("online", this.onOnline);
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    removeEventListener("online", this.onOnline);
+    clearTimeout(this.retryTimer);
+    this.clearTimers();
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) {
+      socket.onclose = socket.onmessage = socket.onerror = socket.onopen = null;
+      socket.close(1000, "signed out");
+    }
+    this.status.set({ state: "idle", attempt: 0 });
+  }
+
+  /** Reconnect now (the indicator's "retry now", or the browser coming back online). */
+  retryNow(): void {
+    if (this.stopped || this.socket) return;
+    clearTimeout(this.retryTimer);
+    this.connect();
+  }
+
+  send(message: unknown): boolean {
+    if (this.socket?.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  private onOnline = () => this.retryNow();
+
+  private connect(): void {
+    this.status.set({ state: this.everOpened ? "reconnecting" : "connecting", attempt: this.attempt });
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(`${this.url}?token=${encodeURIComponent(this.token)}`);
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    this.socket = socket;
+    socket.onopen = () => {
+      const reconnected = this.everOpened;
+      this.everOpened = true;
+      this.attempt = 0;
+      this.status.set({ state: "live", attempt: 0 });
+      this.send({ action: "subscribe", topics: TOPICS });
+      this.pingTimer = window.setInterval(() => this.ping(), PING_MS);
+      if (reconnected) this.events.emit("resync");
+    };
+    socket.onmessage = (message) => {
+      let parsed: { type?: string; data?: unknown };
+      try {
+        parsed = JSON.parse(String(message.data));
+      } catch {
+        return;
+      }
+      if (parsed.type === "pong") {
+        clearTimeout(this.pongTimer);
+        this.pongTimer = undefined;
+      }
+      if (parsed.type) this.events.emit(parsed.type, parsed.data);
+    };
+    socket.onclose = () => {
+      this.socket = null;
+      this.clearTimers();
+      if (!this.stopped) this.scheduleReconnect();
+    };
+    socket.onerror = () => {
+      // onclose follows and reconnects
+    };
+  }
+
+  private ping(): void {
+    if (!this.send({ action: "ping" })) return;
+    clearTimeout(this.pongTimer);
+    // A half-open connection (laptop lid, NAT) never closes by itself: no pong in time means it is gone.
+    this.pongTimer = window.setTimeout(() => this.socket?.close(), PONG_TIMEOUT_MS);
+  }
+
+  private clearTimers(): void {
+    clearInterval(this.pingTimer);
+    clearTimeout(this.pongTimer);
+    this.pingTimer = this.pongTimer = undefined;
+  }
+
+  private async scheduleReconnect(): Promise<void> {
+    const delay = backoff(this.attempt++);
+    this.status.set({ state: navigator.onLine === false ? "offline" : "reconnecting", retryAt: Date.now() + delay, attempt: this.attempt });
+    let keepGoing = true;
+    try {
+      keepGoing = await this.beforeReconnect();
+    } catch {
+      keepGoing = true;
+    }
+    if (!keepGoing || this.stopped) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = window.setTimeout(() => this.connect(), Math.max(0, (this.status.value.retryAt ?? 0) - Date.now()));
+  }
+}
+
+/** Exponential backoff with full jitter: uniform in [base/2, min(cap, base·2^attempt)]. */
+export function backoff(attempt: number): number {
+  const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** Math.min(attempt, 10));
+  return Math.round(BASE_DELAY_MS / 2 + Math.random() * (ceiling - BASE_DELAY_MS / 2));
+}
+
+export const live = new LiveSocket();
