@@ -16,9 +16,13 @@ from tests.support.events import LambdaContext
 
 BOT = {"name": "charted", "exchange": "luno", "symbol": "BTC/ZAR", "strategy": "sma_cross",
        "params": {"fast": 2, "slow": 3}, "mode": "paper", "capital": "50000"}
-# Ticks just ahead of now: the bot exists before its first candle.
-TICKS = [iso((datetime.now(UTC) + timedelta(minutes=minute)).replace(second=0, microsecond=0))
-         for minute in range(1, 5)]
+
+
+def _ticks_ahead() -> list[str]:
+    """Four ticks just ahead of now, taken when the test runs (after its bot was created, so the bot exists
+    before its first candle; a suite can run for many minutes after collection)."""
+    now = datetime.now(UTC)
+    return [iso((now + timedelta(minutes=minute)).replace(second=0, microsecond=0)) for minute in range(1, 5)]
 
 
 def _tick(bot_id, tick_id):
@@ -39,11 +43,12 @@ def test_candles_and_the_equity_curve_agree_with_the_books(api):
     status, _ = api.call("bots", "POST", "/api/capital/injections",
                          {"bot_id": bot["id"], "amount": "1000", "kind": "deposit"}, token=token)
     assert status == 201
+    ticks = _ticks_ahead()
 
     books = []  # what the bot really held at the end of each tick
 
     def tick(index):
-        fills = _tick(bot["id"], TICKS[index])["fills"]
+        fills = _tick(bot["id"], ticks[index])["fills"]
         held = api.call("bots", "GET", f"/api/bots/{bot['id']}", token=token)[1]
         books.append((held["cash"], held["position"]))
         return fills
@@ -57,8 +62,8 @@ def test_candles_and_the_equity_curve_agree_with_the_books(api):
 
     status, body = api.call("bots", "GET", "/api/markets/luno/BTC-ZAR/candles?limit=1000", token=token)
     assert status == 200
-    candles = [c for c in body["items"] if c["ts"] in TICKS]
-    assert [c["ts"] for c in candles] == TICKS  # one per tick, oldest first
+    candles = [c for c in body["items"] if c["ts"] in ticks]
+    assert [c["ts"] for c in candles] == ticks  # one per tick, oldest first
     for earlier, later in itertools.pairwise(candles):
         assert later["open"] == earlier["close"]  # each candle opens where the last closed
     for candle in candles:
@@ -70,7 +75,7 @@ def test_candles_and_the_equity_curve_agree_with_the_books(api):
     status, curve = api.call("bots", "GET", f"/api/bots/{bot['id']}/equity", token=token)
     assert status == 200
     points = curve["items"]
-    assert [p["ts"] for p in points] == TICKS
+    assert [p["ts"] for p in points] == ticks
     assert [(p["cash"], p["position"]) for p in points] == books  # the curve is the books, tick by tick
     for point, candle in zip(points, candles, strict=True):
         assert point["mark"] == candle["close"]
@@ -82,18 +87,19 @@ def test_candles_and_the_equity_curve_agree_with_the_books(api):
     before_trading = [p for p in points if p["ts"] < first_tick]
     assert all(p["equity"] == "51000" for p in before_trading)  # what it was given: capital plus the deposit
 
-    since = api.call("bots", "GET", f"/api/bots/{bot['id']}/equity?since={TICKS[2]}", token=token)[1]["items"]
-    assert [p["ts"] for p in since] == TICKS[2:]
+    since = api.call("bots", "GET", f"/api/bots/{bot['id']}/equity?since={ticks[2]}", token=token)[1]["items"]
+    assert [p["ts"] for p in since] == ticks[2:]
 
 
 def test_candles_expire_after_a_week(api):
     api.register()
     load_handler("provision").handler({"action": "market_move", "exchange": "luno", "symbol": "ETH/ZAR",
                                        "move_pct": 1}, LambdaContext())
-    runtime.markets().for_tick("luno", "ETH/ZAR", TICKS[0])
+    tick = _ticks_ahead()[0]
+    runtime.markets().for_tick("luno", "ETH/ZAR", tick)
     (item,) = runtime.table().query_all("pk = :pk AND begins_with(sk, :c)",
                                         {":pk": "MARKET#luno#ETH/ZAR", ":c": "CANDLE#"})
-    assert item["expires_at"] == int(parse_iso(TICKS[0]).timestamp()) + CANDLE_RETENTION_SECONDS
+    assert item["expires_at"] == int(parse_iso(tick).timestamp()) + CANDLE_RETENTION_SECONDS
 
 
 def test_chart_requests_are_bounded_and_private(api):
