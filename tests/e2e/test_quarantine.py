@@ -47,7 +47,7 @@ def test_the_ladder_then_regeneration(http, new_user, cloud):
     waits = []
     for pause in (1, 2, 3):
         tripping_tick = _trip(http, trader, bot["id"])
-        quarantined = wait_for(lambda: _current(trader, bot["id"])["status"] == "quarantined", timeout=30)
+        quarantined = wait_for(lambda: _current(trader, bot["id"])["status"] == "quarantined", timeout=60)
         current = _current(trader, bot["id"])
         assert quarantined, (pause, {k: current[k] for k in ("status", "pause_reason", "pause_count", "position",
                                                              "quarantine")},

@@ -107,6 +107,34 @@ def test_begin_quarantines_the_bot_for_its_rung_of_the_ladder(world):
     assert (event["kind"], event["pause_number"], event["wait_seconds"]) == ("quarantined", 2, 10800)
 
 
+def test_begin_waits_for_the_pause_it_was_started_for_to_be_written(world):
+    """The tick starts the execution just before it writes the pause: the first step may see the bot still
+    running. It waits for the write (here landing at the second look) instead of skipping a real pause."""
+    bot = world.tripped_bot(pause_count=1)
+    world.bots.save(replace(world.bot(bot), status="running", pause_reason=None))
+    looks = []
+
+    def tick_writes_meanwhile(seconds):
+        looks.append(seconds)
+        world.clock.advance(seconds=seconds)
+        if len(looks) == 2:
+            current = world.bot(bot)
+            world.bots.save(replace(current, status="paused", pause_reason="max_drawdown", pause_count=2))
+
+    world.service.sleep = tick_writes_meanwhile
+    assert world.service.begin(ANN.user_id, bot.id, 2)["skip"] is False
+    assert len(looks) == 2 and world.bot(bot).status == "quarantined"
+
+
+def test_begin_gives_up_on_a_pause_that_never_lands(world):
+    bot = world.tripped_bot(pause_count=1)
+    world.bots.save(replace(world.bot(bot), status="running", pause_reason=None))
+    waited = []
+    world.service.sleep = lambda seconds: (waited.append(seconds), world.clock.advance(seconds=seconds))
+    assert world.service.begin(ANN.user_id, bot.id, 2) == {"skip": True}
+    assert 9.9 <= sum(waited) <= 10.2 and world.bot(bot).status == "running"
+
+
 def test_begin_skips_a_pause_that_did_not_happen_or_was_resumed(world):
     bot = world.tripped_bot(pause_count=1)
     assert world.service.begin(ANN.user_id, bot.id, 2) == {"skip": True}

@@ -9,7 +9,10 @@ behind the QuarantineLog port (adapters/dynamo/quarantine.py).
 from __future__ import annotations
 
 import contextlib
+import time
+from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -29,6 +32,8 @@ from botfleet.views import plain_json, quarantine_event_view
 
 RETRAIN_BUDGET = 150  # parameter sets: a retrain is one Lambda call, bounded to a few seconds
 RETRAIN_CANDLES = 3000
+#: How long the first step waits for the pause it was started for to be written (see `_pause_landed`).
+PAUSE_LANDING_SECONDS = 10
 
 
 def execution_name(bot_id: str, pause_number: int) -> str:
@@ -38,8 +43,10 @@ def execution_name(bot_id: str, pause_number: int) -> str:
 class QuarantineService:
     def __init__(self, log: QuarantineLog, bots: BotRepository, markets: MarketRepository,
                  executions: Executions | None, clock: Clock, *,
-                 time_scale: float = 1.0, audit: Any = None, market_seed: str = "botfleet"):
+                 time_scale: float = 1.0, audit: Any = None, market_seed: str = "botfleet",
+                 sleep: Callable[[float], None] = time.sleep):
         self.log = log
+        self.sleep = sleep
         self.bots = bots
         self.markets = markets
         self.executions = executions
@@ -83,7 +90,7 @@ class QuarantineService:
 
     # --- the state machine's steps ----------------------------------------------------------------
     def begin(self, owner_id: str, bot_id: str, pause_number: int) -> dict[str, Any]:
-        bot = self.bots.get(owner_id, bot_id)
+        bot = self._pause_landed(owner_id, bot_id, pause_number)
         if bot is None or bot.pause_count != pause_number or bot.status not in ("paused", "quarantined"):
             return {"skip": True}  # the pause this execution was started for didn't happen (or was resumed)
         config = self.config()
@@ -198,6 +205,19 @@ class QuarantineService:
         return [quarantine_event_view(item) for item in items], next_cursor
 
     # --- internals -----------------------------------------------------------------------------------
+    def _pause_landed(self, owner_id: str, bot_id: str, pause_number: int) -> Bot | None:
+        """The bot, once the pause this execution was started for is written. The tick starts the quarantine
+        just *before* it writes the pause (so a crash between the two cannot lose the quarantine), so on a busy
+        machine this first step can read the bot while it is still running with the previous pause count: wait
+        a little for the write. A pause that never lands (the tick failed) is then skipped as before."""
+        deadline = self.clock.now() + timedelta(seconds=PAUSE_LANDING_SECONDS)
+        while True:
+            bot = self.bots.get(owner_id, bot_id)
+            in_flight = bot is not None and bot.status == "running" and bot.pause_count == pause_number - 1
+            if not in_flight or self.clock.now() >= deadline:
+                return bot
+            self.sleep(0.1)
+
     def _bot(self, owner_id: str, bot_id: str) -> Bot:
         bot = self.bots.get(owner_id, bot_id)
         if bot is None:
