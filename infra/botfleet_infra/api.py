@@ -102,9 +102,9 @@ class ApiConstruct(Construct):
         # Built from the literal stage name instead of the Stage's Ref so the URL also resolves in
         # emulators that do not model Stage resources; in AWS it is the same value as `rest_api.url`.
         stack = Stack.of(self)
-        self.url = (
-            f"https://{self.rest_api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}/{API_STAGE_NAME}/"
-        )
+        #: {id}.execute-api.{region}.{urlSuffix}: the API's host (the dashboard's CloudFront origin for /api/*).
+        self.domain_name = f"{self.rest_api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}"
+        self.url = f"https://{self.domain_name}/{API_STAGE_NAME}/"
 
     def _rest_api(self, settings: BuildSettings) -> apigateway.RestApi:
         self.access_logs = logs.LogGroup(

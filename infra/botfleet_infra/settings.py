@@ -26,6 +26,14 @@ MAX_CONFIRMATION_SECONDS = 120
 #: /api/config then gives an empty ws_url, and no function is told a callback URL to post to.
 WEBSOCKET_CONTEXT_KEY = "botfleet:websocket"
 
+#: Context key: whether the stack hosts the dashboard (S3 + CloudFront, web.py; default true). The emulators leave it
+#: out with `-c botfleet:web=false`: neither moto nor LocalStack community has CloudFront, and both run the dashboard
+#: another way (the local cloud serves web/dist itself; LocalStack is smoke-checked through its REST API only).
+WEB_CONTEXT_KEY = "botfleet:web"
+
+#: Where `make web` builds the dashboard (relative to the repository root): what the web construct deploys.
+WEB_DIST = ("web", "dist")
+
 #: Repository root: infra/botfleet_infra/settings.py -> three levels up.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,6 +97,7 @@ class BuildSettings:
     registrations_per_address_per_hour: int = DEFAULT_REGISTRATIONS_PER_ADDRESS_PER_HOUR
     assistant_confirmation_seconds: int = MAX_CONFIRMATION_SECONDS
     websocket: bool = True
+    web: bool = True
 
     @classmethod
     def from_context(cls, node: Node) -> BuildSettings:
@@ -101,9 +110,11 @@ class BuildSettings:
             raise ValueError(f"context {CONFIRMATION_CONTEXT_KEY} must be at most {MAX_CONFIRMATION_SECONDS} s: a "
                              f"confirmation older than that no longer matches what the user saw")
         websocket = node.try_get_context(WEBSOCKET_CONTEXT_KEY)
+        web = node.try_get_context(WEB_CONTEXT_KEY)
         return cls(light=_truthy(node.try_get_context(LIGHT_CONTEXT_KEY) or False),
                    registrations_per_address_per_hour=registrations, assistant_confirmation_seconds=confirmation,
-                   websocket=True if websocket is None else _truthy(websocket))
+                   websocket=True if websocket is None else _truthy(websocket),
+                   web=True if web is None else _truthy(web))
 
     @property
     def mode_name(self) -> str:
@@ -116,3 +127,8 @@ class BuildSettings:
 
     def path(self, *parts: str) -> Path:
         return self.repo_root.joinpath(*parts)
+
+    @property
+    def web_dist(self) -> Path:
+        """The built dashboard (`make web`); it may not exist yet (a fresh clone), see web.py."""
+        return self.path(*WEB_DIST)

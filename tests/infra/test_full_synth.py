@@ -21,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,7 +125,11 @@ def full(lambda_python: str | None) -> Iterator[FullAssembly]:
 
 @functools.cache  # every function carries the same two layers
 def _tree_bytes(directory: Path) -> int:
-    """Unzipped size as Lambda counts it: the sum of the file sizes."""
+    """Unzipped size as Lambda counts it: the sum of the file sizes (of a zip's members, for a zipped asset such as
+    CDK's AWS CLI layer of the dashboard's BucketDeployment)."""
+    if directory.is_file() and zipfile.is_zipfile(directory):
+        with zipfile.ZipFile(directory) as archive:
+            return sum(member.file_size for member in archive.infolist())
     return sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
 
 

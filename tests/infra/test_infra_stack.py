@@ -8,7 +8,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from botfleet_infra.app import create_app
 
-CONTRACT_OUTPUTS = {"RestApiUrl", "WebSocketUrl", "TableName", "ProvisionFunctionName"}
+CONTRACT_OUTPUTS = {"RestApiUrl", "WebSocketUrl", "DashboardUrl", "TableName", "ProvisionFunctionName"}
 
 #: cfn-lint rules ignored, each with its reason.
 CFN_LINT_IGNORED = {

@@ -34,8 +34,10 @@ STACK_NAME = "Botfleet"
 # cache is keyed on them.
 WATCHED = ("infra", "functions", "layers", "cdk.json")
 # LIGHT mode: code assets straight from the working tree and no bundled dependency layer (the workers run
-# on this interpreter, whose venv has the dependencies), no BootstrapVersion rule.
-SYNTH_CONTEXT = {"botfleet:light": True}
+# on this interpreter, whose venv has the dependencies), no BootstrapVersion rule. Without the stack's web
+# construct (S3 + CloudFront + a BucketDeployment of web/dist): moto has no CloudFront, and the local cloud serves
+# the dashboard itself (WEB_DIR), on the API's port as CloudFront does in AWS.
+SYNTH_CONTEXT = {"botfleet:light": True, "botfleet:web": False}
 # The dashboard is built by `make web` (Vite) into web/dist; served from there (CloudFront serves the same files).
 WEB_DIR = "web/dist"
 
