@@ -166,17 +166,16 @@ def test_a_confirmation_window_outside_1_to_120_seconds_fails_the_synth(bad):
 def test_every_function_starts_with_the_template_environment_and_bot_writers_share_one_shard_count(light):
     """Each function's own settings model (botfleet.settings) accepts the environment the template gives it, so
     none fails its cold start; and every function that writes bots gets the same TICK_SHARDS as the tick."""
-    from botfleet.settings import FUNCTION_SETTINGS, settings_for
+    from botfleet.settings import REQUIRED, settings_for, settings_model
 
-    assert set(FUNCTION_SETTINGS) == set(FUNCTION_NAMES)
+    assert set(REQUIRED) == set(FUNCTION_NAMES)
     shard_counts = {}
     for name in FUNCTION_NAMES:
         env = light.function(name)["Properties"]["Environment"]["Variables"]
         stand_in = {key: value if isinstance(value, str) else f"<{key} from CloudFormation>"
                     for key, value in env.items()}
         settings = settings_for(name, stand_in)
-        model = FUNCTION_SETTINGS[name]
-        if model.model_fields["tick_shards"].is_required():
+        if settings_model(name).model_fields["tick_shards"].is_required():
             shard_counts[name] = settings.tick_shards
     assert set(shard_counts) == {"bots", "admin", "assistant", "engine", "provision", "quarantiner", "training",
                                  "tick"}

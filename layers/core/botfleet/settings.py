@@ -1,16 +1,17 @@
 """Each function's configuration, validated once at cold start (docs/internals.md, "Environment variables").
 
 `Settings` names every variable any function reads, with its default where one is safe. Each function has its
-own model (FUNCTION_SETTINGS) that makes what it cannot work without required; its handler calls
+own model (`settings_model`, from REQUIRED) that makes what it cannot work without required; its handler calls
 `runtime.configure("<name>")` at import, so a function deployed without, say, TICK_SHARDS fails its cold start
 with a message naming the variable, instead of writing bots into a shard no tick reads.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 # Shards run in parallel, one engine invocation each; more than 256 would be more Lambda calls than bots per shard
 # for any fleet we can foresee.
@@ -58,109 +59,51 @@ class Settings(BaseModel):
             raise ConfigurationError(f"{cls.__name__}: {problems}") from None
 
 
-# What a function cannot work without, as required fields of its own model (single inheritance from Settings:
-# pydantic merges multiple bases' fields in MRO order, where an optional inherited field can win).
-Table = Annotated[str, Field(alias="TABLE_NAME", min_length=1)]
-JwtSecret = Annotated[str, Field(alias="JWT_SECRET_ARN", min_length=1)]
-Shards = Annotated[int, Field(alias="TICK_SHARDS", ge=1, le=256)]
-CallbackUrl = Annotated[str, Field(alias="WS_CALLBACK_URL", min_length=1)]
-
-
-class AuthSettings(Settings):
-    table_name: Table
-    jwt_secret_arn: JwtSecret
-
-
-class BotsSettings(Settings):
-    table_name: Table
-    jwt_secret_arn: JwtSecret
-    tick_shards: Shards
-
-
-class OpsSettings(Settings):
-    table_name: Table
-    jwt_secret_arn: JwtSecret
-
-
-class WsSettings(Settings):
-    table_name: Table
-    jwt_secret_arn: JwtSecret
-    ws_callback_url: CallbackUrl
-
-
-class BroadcasterSettings(Settings):
-    table_name: Table
-    ws_callback_url: CallbackUrl
-
-
-class TickSettings(Settings):
-    engine_function_name: Annotated[str, Field(alias="ENGINE_FUNCTION_NAME", min_length=1)]
-    tick_shards: Shards
-
-
-class EngineSettings(Settings):
-    table_name: Table
-    tick_shards: Shards
-
-
-class ProvisionSettings(Settings):  # seeds the demo fleet
-    table_name: Table
-    jwt_secret_arn: JwtSecret
-    tick_shards: Shards
-
-
-class AdminSettings(Settings):
-    table_name: Table
-    jwt_secret_arn: JwtSecret
-    tick_shards: Shards
-
-
-class KeysSettings(Settings):
-    table_name: Table
-    jwt_secret_arn: JwtSecret
-    keys_kms_key_id: Annotated[str, Field(alias="KEYS_KMS_KEY_ID", min_length=1)]
-
-
-class TrainingSettings(Settings):  # applying a trained model writes the bot
-    table_name: Table
-    jwt_secret_arn: JwtSecret
-    tick_shards: Shards
-    training_state_machine_arn: Annotated[str, Field(alias="TRAINING_STATE_MACHINE_ARN", min_length=1)]
-
-
-class TrainerSettings(Settings):
-    table_name: Table
-
-
-class QuarantineSettings(Settings):
-    table_name: Table
-    jwt_secret_arn: JwtSecret
-
-
-class QuarantinerSettings(Settings):  # redeploys and regenerates bots
-    table_name: Table
-    tick_shards: Shards
-
-
-class AssistantSettings(Settings):  # pauses, resumes and stops bots
-    table_name: Table
-    jwt_secret_arn: JwtSecret
-    tick_shards: Shards
-
-
-FUNCTION_SETTINGS: dict[str, type[Settings]] = {
-    "auth": AuthSettings, "bots": BotsSettings, "ops": OpsSettings, "ws": WsSettings,
-    "broadcaster": BroadcasterSettings, "tick": TickSettings, "engine": EngineSettings,
-    "provision": ProvisionSettings, "admin": AdminSettings, "keys": KeysSettings, "training": TrainingSettings,
-    "trainer": TrainerSettings, "quarantine": QuarantineSettings, "quarantiner": QuarantinerSettings,
-    "assistant": AssistantSettings,
+# What a function cannot work without, as required fields of its own model. The models are built on first use,
+# one per process: defining all fifteen at import cost every cold start ~40 ms (pydantic builds a validator per
+# model), and a function only ever needs its own.
+_REQUIRED_FIELDS: dict[str, Any] = {
+    "table_name": Annotated[str, Field(alias="TABLE_NAME", min_length=1)],
+    "jwt_secret_arn": Annotated[str, Field(alias="JWT_SECRET_ARN", min_length=1)],
+    "tick_shards": Annotated[int, Field(alias="TICK_SHARDS", ge=1, le=256)],
+    "ws_callback_url": Annotated[str, Field(alias="WS_CALLBACK_URL", min_length=1)],
+    "engine_function_name": Annotated[str, Field(alias="ENGINE_FUNCTION_NAME", min_length=1)],
+    "keys_kms_key_id": Annotated[str, Field(alias="KEYS_KMS_KEY_ID", min_length=1)],
+    "training_state_machine_arn": Annotated[str, Field(alias="TRAINING_STATE_MACHINE_ARN", min_length=1)],
 }
+
+#: function -> the settings it cannot start without. TICK_SHARDS wherever bots are written (provision seeds the
+#: demo fleet, training applies a model, the quarantiner redeploys and regenerates, the assistant pauses bots).
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "auth": ("table_name", "jwt_secret_arn"),
+    "bots": ("table_name", "jwt_secret_arn", "tick_shards"),
+    "ops": ("table_name", "jwt_secret_arn"),
+    "ws": ("table_name", "jwt_secret_arn", "ws_callback_url"),
+    "broadcaster": ("table_name", "ws_callback_url"),
+    "tick": ("engine_function_name", "tick_shards"),
+    "engine": ("table_name", "tick_shards"),
+    "provision": ("table_name", "jwt_secret_arn", "tick_shards"),
+    "admin": ("table_name", "jwt_secret_arn", "tick_shards"),
+    "keys": ("table_name", "jwt_secret_arn", "keys_kms_key_id"),
+    "training": ("table_name", "jwt_secret_arn", "tick_shards", "training_state_machine_arn"),
+    "trainer": ("table_name",),
+    "quarantine": ("table_name", "jwt_secret_arn"),
+    "quarantiner": ("table_name", "tick_shards"),
+    "assistant": ("table_name", "jwt_secret_arn", "tick_shards"),
+}
+
+
+@functools.cache
+def settings_model(function: str) -> type[Settings]:
+    """`Settings` with what `function` cannot work without made required (e.g. `TickSettings`)."""
+    try:
+        required = REQUIRED[function]
+    except KeyError:
+        raise ConfigurationError(f"no settings model for function {function!r}") from None
+    fields = {name: (_REQUIRED_FIELDS[name], ...) for name in required}
+    return create_model(f"{function.title()}Settings", __base__=Settings, **fields)
 
 
 def settings_for(function: str, env: dict[str, Any]) -> Settings:
     """The function's validated settings; ConfigurationError naming what is missing or wrong."""
-    try:
-        model = FUNCTION_SETTINGS[function]
-    except KeyError:
-        raise ConfigurationError(f"no settings model for function {function!r}") from None
-    return model.from_env(env)
+    return settings_model(function).from_env(env)
