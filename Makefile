@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: help venv system-packages web browser run test test-fast lint format unit integration infra local-cloud e2e fuzz openapi openapi-check \
-        synth bench bench-training clean
+        synth bench bench-training bench-web clean
 
 help:
 	@echo "make run            start the local cloud with demo bots (READY http://127.0.0.1:8000)"
@@ -19,6 +19,7 @@ help:
 	@echo "make unit|integration|infra|local-cloud|e2e|fuzz   one tier;  make test-one T=tests/unit/test_x.py"
 	@echo "make bench          startup, cold starts, DynamoDB calls/bot/tick, decisions/s, paper fills/s"
 	@echo "make bench-training the backtester vs vectorbt and backtesting.py (installs the peers)"
+	@echo "make bench-web      the dashboard: first-load JS gzipped; long tasks with 500 bots and 50 fills/s"
 	@echo "make openapi        regenerate docs/openapi.json;  make synth  synthesize the CDK app (light)"
 	@echo "make web            build the dashboard (web/ → web/dist; npm ci from the lock when needed)"
 	@echo "make browser        the browser tier: Debian's chromium driven by Playwright against the local cloud"
@@ -138,6 +139,11 @@ bench: $(STAMP)
 bench-training: $(STAMP)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-bench.txt
 	$(PY) tests/bench/training.py
+
+# The dashboard (docs/dashboard.md, "Performance"): the first load's gzipped JS, and the bots view of 500 bots in
+# Debian's chromium against the local cloud while 50 trade events a second arrive (long tasks, events/s).
+bench-web: $(STAMP) system-packages web
+	$(PY) tests/bench/web.py
 
 clean:
 	rm -rf cdk.out .local .pytest_cache .ruff_cache

@@ -31,6 +31,7 @@ export class LiveSocket {
   private retryTimer: number | undefined;
   private pingTimer: number | undefined;
   private pongTimer: number | undefined;
+  private inbox: Array<[string, unknown]> = [];
   /** Asked before each reconnect: false means "do not reconnect" (the session ended). */
   beforeReconnect: () => Promise<boolean> = async () => true;
 
@@ -49,6 +50,7 @@ export class LiveSocket {
     this.stopped = true;
     removeEventListener("online", this.onOnline);
     clearTimeout(this.retryTimer);
+    this.inbox = [];
     this.clearTimers();
     const socket = this.socket;
     this.socket = null;
@@ -104,7 +106,7 @@ export class LiveSocket {
         clearTimeout(this.pongTimer);
         this.pongTimer = undefined;
       }
-      if (parsed.type) this.events.emit(parsed.type, parsed.data);
+      if (parsed.type) this.deliver(parsed.type, parsed.data);
     };
     socket.onclose = () => {
       this.socket = null;
@@ -115,6 +117,19 @@ export class LiveSocket {
       // onclose follows and reconnects
     };
   }
+
+  /** Messages reach the app once per animation frame, in order: a burst (a tick filling hundreds of bots, a busy
+   * fleet's 50 fills a second) costs the views one render per frame, not one per message. */
+  private deliver(type: string, data: unknown): void {
+    this.inbox.push([type, data]);
+    if (this.inbox.length === 1) nextFrame(this.flush);
+  }
+
+  private flush = (): void => {
+    const batch = this.inbox;
+    this.inbox = [];
+    for (const [type, data] of batch) this.events.emit(type, data);
+  };
 
   private ping(): void {
     if (!this.send({ action: "ping" })) return;
@@ -142,6 +157,19 @@ export class LiveSocket {
     clearTimeout(this.retryTimer);
     this.retryTimer = window.setTimeout(() => this.connect(), Math.max(0, (this.status.value.retryAt ?? 0) - Date.now()));
   }
+}
+
+/** Run `task` once, at the next animation frame, or after 250 ms if no frame comes (a hidden tab draws none). */
+export function nextFrame(task: () => void): void {
+  let done = false;
+  const run = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    task();
+  };
+  const timer = setTimeout(run, 250);
+  requestAnimationFrame(run);
 }
 
 /** Exponential backoff with full jitter: uniform in [base/2, min(cap, base·2^attempt)]. */

@@ -94,6 +94,9 @@ function endSession(notice: string): void {
   bots.set({ items: [], loaded: false });
   recentTrades.set([]);
   adminUnlocked.set(false);
+  clearTimeout(fillTimer);
+  fillTimer = undefined;
+  pendingFills = [];
   toasts.set([]);
   session.set({ user: null, ready: true, notice });
   if (location.hash && location.hash !== "#/") history.replaceState(null, "", location.pathname + location.search);
@@ -112,7 +115,7 @@ async function begin(user: User): Promise<void> {
 
 export async function refreshBots(): Promise<void> {
   try {
-    const items = await allPages<Bot>("/api/bots");
+    const items = keepUnchanged(bots.value.items, await allPages<Bot>("/api/bots"));
     bots.set({ items, loaded: true });
   } catch (error) {
     bots.update((b) => ({ ...b, loaded: true, error: (error as Error).message }));
@@ -126,6 +129,22 @@ export async function refreshTrades(): Promise<void> {
   } catch {
     // the views show their own errors
   }
+}
+
+/** The fresh list, with each bot that did not change kept as the very object the views already have: memoized
+ * rows skip it (a busy fleet re-reads its list every few seconds; only the bots that traded re-render). */
+export function keepUnchanged(old: Bot[], fresh: Bot[]): Bot[] {
+  const before = new Map(old.map((b) => [b.id, b]));
+  return fresh.map((bot) => {
+    const known = before.get(bot.id);
+    return known && sameBot(known, bot) ? known : bot;
+  });
+}
+
+function sameBot(a: Bot, b: Bot): boolean {
+  const keys = Object.keys(b) as (keyof Bot)[];
+  if (keys.length !== Object.keys(a).length) return false;
+  return keys.every((k) => a[k] === b[k] || (typeof b[k] === "object" && JSON.stringify(a[k]) === JSON.stringify(b[k])));
 }
 
 export function upsertBot(bot: Bot): void {
@@ -164,12 +183,50 @@ export function isTrip(bot: Pick<Bot, "status" | "pause_reason">): boolean {
   return bot.status === "paused" && !!bot.pause_reason && !NOT_A_TRIP.test(bot.pause_reason);
 }
 
-live.events.on("trade", (trade: Trade) => {
-  recentTrades.update((list) => (list.some((t) => t.id === trade.id) ? list : [trade, ...list].slice(0, RECENT_TRADES)));
+// One toast per fill while fills are rare; when they come faster than one per FILL_TOAST_MS, the others are counted
+// into one summary toast at most every FILL_TOAST_MS (a fleet filling 50 times a second is not 50 toasts a second,
+// nor 50 announcements a second for a screen reader).
+const FILL_TOAST_MS = 2000;
+let lastFillToast = -Infinity;
+let pendingFills: Trade[] = [];
+let fillTimer: number | undefined;
+
+function toastFill(trade: Trade): void {
   const verb = trade.side === "buy" ? "Bought" : "Sold";
   toast("success", `${verb} ${number(trade.amount)} ${baseCurrency(trade.symbol)}`,
     `${botName(trade.bot_id)} · ${trade.symbol} at ${money(trade.price, quoteCurrency(trade.symbol))} on ${trade.exchange}`,
     `/bots/${trade.bot_id}`);
+}
+
+function noteFill(trade: Trade): void {
+  const now = Date.now();
+  if (fillTimer === undefined && now - lastFillToast >= FILL_TOAST_MS) {
+    lastFillToast = now;
+    toastFill(trade);
+    return;
+  }
+  pendingFills.push(trade);
+  if (fillTimer === undefined) fillTimer = window.setTimeout(flushFills, Math.max(0, lastFillToast + FILL_TOAST_MS - now));
+}
+
+function flushFills(): void {
+  fillTimer = undefined;
+  const fills = pendingFills;
+  pendingFills = [];
+  if (!fills.length) return;
+  lastFillToast = Date.now();
+  if (fills.length === 1) {
+    toastFill(fills[0]);
+    return;
+  }
+  const bought = fills.filter((t) => t.side === "buy").length;
+  const botCount = new Set(fills.map((t) => t.bot_id)).size;
+  toast("success", `${fills.length} more fills`, `${bought} bought, ${fills.length - bought} sold by ${botCount} bot${botCount === 1 ? "" : "s"}`, "/trades");
+}
+
+live.events.on("trade", (trade: Trade) => {
+  recentTrades.update((list) => (list.some((t) => t.id === trade.id) ? list : [trade, ...list].slice(0, RECENT_TRADES)));
+  noteFill(trade);
   refreshBotsSoon();
 });
 

@@ -12,7 +12,7 @@ import { bots, upsertBot } from "../session";
 import { useStore } from "../store";
 import { DeleteBotDialog, LifecycleButtons } from "./Bots";
 import { TradeTable } from "./Trades";
-import { RunList, StartTraining } from "./Training";
+import { paramsText, RunList, StartTraining } from "./Training";
 
 export function BotDetail({ id }: { id: string }) {
   const fromList = useStore(bots).items.find((b) => b.id === id);
@@ -85,7 +85,7 @@ export function BotDetail({ id }: { id: string }) {
         <button type="button" class="small danger-outline" onClick={() => setDeleting(true)}>Delete</button>
       </PageHeader>
       <p class="meta">
-        {bot.symbol} on {bot.exchange} · {humanize(bot.strategy)} ({Object.entries(bot.params ?? {}).map(([k, v]) => `${k} ${v}`).join(", ")})
+        {bot.symbol} on {bot.exchange} · {humanize(bot.strategy)} (<span data-testid="bot-params">{paramsText(bot.params)}</span>)
         · <span class={`mode ${bot.mode}`}>{bot.mode}</span> · {bot.order_type ?? "market"} orders
         {bot.generation > 1 && <> · generation {bot.generation}{bot.parent_id && <> (from <a href={href(`/bots/${bot.parent_id}`)}>its parent</a>)</>}</>}
         {bot.pause_reason && bot.status !== "running" && <> · paused: {humanize(bot.pause_reason)}</>}
@@ -141,7 +141,10 @@ export function BotDetail({ id }: { id: string }) {
         </Card>
       </div>
 
-      <Card title="Training" actions={<StartTraining bot={bot} onStarted={(run) => runs.setData((old) => mergeRun(old, run))} />}>
+      <Card title="Training" actions={<>
+        <a class="button secondary small" href={href(`/training?bot_id=${id}`)}>Choose the run's size</a>
+        <StartTraining bot={bot} onStarted={(run) => runs.setData((old) => mergeRun(old, run))} />
+      </>}>
         <ErrorNote error={runs.error} retry={runs.reload} />
         {runs.data && <RunList runs={runs.data.items} onApplied={(updated) => { upsertBot(updated); void fetched.reload(); }} showBot={false} />}
       </Card>

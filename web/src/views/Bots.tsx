@@ -1,11 +1,11 @@
 // Bots: the fleet (live from bot_status events), filter by status, start/pause/resume/stop, delete with a
-// confirmation. Rows are keyed and memoized, so a busy fleet re-renders only the bots that changed.
-import { memo } from "preact/compat";
-import { useState } from "preact/hooks";
+// confirmation. Rows are keyed and memoized, so a busy fleet re-renders only the bots that changed; a fleet of
+// WINDOW_FROM bots or more renders only the rows near the viewport (docs/dashboard.md, "Performance").
+import { useRef, useState } from "preact/hooks";
 import { api, Bot } from "../api";
 import { ConfirmDialog, Empty, ErrorNote, Loading, PageHeader, StatusPill } from "../components/ui";
 import { humanize, money, number, baseCurrency } from "../format";
-import { useTitle } from "../hooks";
+import { memo, useRowWindow, useTitle } from "../hooks";
 import { href, navigate, useRoute } from "../router";
 import { bots, refreshBots, removeBot, toast, upsertBot } from "../session";
 import { useStore } from "../store";
@@ -74,9 +74,12 @@ export function DeleteBotDialog({ bot, onClose, onDeleted }: { bot: Bot; onClose
   );
 }
 
-const BotRow = memo(function BotRow({ bot, onDelete }: { bot: Bot; onDelete: (bot: Bot) => void }) {
+/** From this many bots (after filters) on, the table renders only the rows near the viewport. */
+export const WINDOW_FROM = 100;
+
+const BotRow = memo(function BotRow({ bot, onDelete, rowIndex }: { bot: Bot; onDelete: (bot: Bot) => void; rowIndex?: number }) {
   return (
-    <tr data-bot-id={bot.id}>
+    <tr data-bot-id={bot.id} data-row aria-rowindex={rowIndex}>
       <th scope="row" data-label="Bot">
         <span>
           <a href={href(`/bots/${bot.id}`)}>{bot.name}</a>
@@ -101,6 +104,9 @@ export function Bots() {
   const [deleting, setDeleting] = useState<Bot | null>(null);
   const [search, setSearch] = useState("");
   const shown = items.filter((b) => (!status || b.status === status) && (!search || `${b.name} ${b.symbol} ${b.exchange}`.toLowerCase().includes(search.toLowerCase())));
+  const body = useRef<HTMLTableSectionElement>(null);
+  const windowed = shown.length >= WINDOW_FROM;
+  const { start, end, rowHeight } = useRowWindow(body, shown.length, windowed);
 
   return (
     <>
@@ -130,7 +136,7 @@ export function Bots() {
         <Empty title="No bots match" />
       ) : (
         <div class="table-wrap card flush">
-          <table class="responsive bots" data-testid="bots-table">
+          <table class="responsive bots" data-testid="bots-table" aria-rowcount={windowed ? shown.length + 1 : undefined}>
             <caption class="visually-hidden">Your bots{status ? `, ${status}` : ""}</caption>
             <thead>
               <tr>
@@ -138,8 +144,12 @@ export function Bots() {
                 <th scope="col" class="num">Cash</th><th scope="col" class="num">Position</th><th scope="col"><span class="visually-hidden">Actions</span></th>
               </tr>
             </thead>
-            <tbody>
-              {shown.map((bot) => <BotRow key={bot.id} bot={bot} onDelete={setDeleting} />)}
+            <tbody ref={body}>
+              {start > 0 && <tr class="spacer" aria-hidden="true"><td colSpan={7} style={{ height: `${start * rowHeight}px` }} /></tr>}
+              {shown.slice(start, end).map((bot, i) => (
+                <BotRow key={bot.id} bot={bot} onDelete={setDeleting} rowIndex={windowed ? start + i + 2 : undefined} />
+              ))}
+              {end < shown.length && <tr class="spacer" aria-hidden="true"><td colSpan={7} style={{ height: `${(shown.length - end) * rowHeight}px` }} /></tr>}
             </tbody>
           </table>
         </div>

@@ -2,21 +2,29 @@
 // metrics of the best parameters, and apply them (training never changes a bot by itself).
 import { useState } from "preact/hooks";
 import { api, Bot, errorText, Page, TrainingRun } from "../api";
-import { Card, ConfirmDialog, Empty, ErrorNote, Loading, PageHeader, Progress } from "../components/ui";
-import { fullTime, humanize, number, when } from "../format";
+import { Card, ConfirmDialog, Empty, ErrorNote, Field, Loading, PageHeader, Progress } from "../components/ui";
+import { fullTime, humanize, number, percent, when } from "../format";
 import { useAsync, useLive, useTitle } from "../hooks";
 import { href } from "../router";
-import { botName, bots, toast } from "../session";
+import { botName, bots, toast, upsertBot } from "../session";
 import { useStore } from "../store";
 import { mergeRun } from "./BotDetail";
 
-export function StartTraining({ bot, onStarted }: { bot: Bot; onStarted: (run: TrainingRun) => void }) {
+/** How big a run may be (docs/api.md "Training"; the API checks the same bounds and its 422 names the field). */
+export const TRAINING_LIMITS = { budget: { min: 1, max: 5000, default: 400 }, candles: { min: 500, max: 43_200, default: 4320 } };
+
+export interface RunSize {
+  budget?: number;
+  candles?: number;
+}
+
+export function StartTraining({ bot, size, onStarted }: { bot: Bot; size?: RunSize; onStarted: (run: TrainingRun) => void }) {
   const [busy, setBusy] = useState(false);
   return (
     <button type="button" class="secondary small" disabled={busy} onClick={async () => {
       setBusy(true);
       try {
-        const run = await api<TrainingRun>("/api/training/start", { body: { bot_id: bot.id } });
+        const run = await api<TrainingRun>("/api/training/start", { body: { bot_id: bot.id, ...size } });
         onStarted({ ...run, progress: run.progress ?? 0, best: run.best ?? null });
         toast("info", `Training started for ${bot.name}`);
       } catch (e) {
@@ -30,15 +38,27 @@ export function StartTraining({ bot, onStarted }: { bot: Bot; onStarted: (run: T
   );
 }
 
+/** "fast 2, slow 3": a bot's or a run's parameters in one line. */
+export function paramsText(params?: Record<string, unknown> | null): string {
+  return Object.entries(params ?? {}).map(([k, v]) => `${k} ${v}`).join(", ") || "—";
+}
+
+// The backtester's metrics are fractions (docs/backtesting.md): shown as percentages; trades and Sharpe as numbers.
+const FRACTIONS = new Set(["total_return", "win_rate", "max_drawdown", "exposure"]);
+
+function metric(key: string, value: unknown): string {
+  const numeric = typeof value === "number" || (typeof value === "string" && /^-?\d+(\.\d+)?(e-?\d+)?$/i.test(value));
+  if (!numeric) return value === null || value === undefined ? "—" : String(value);
+  return FRACTIONS.has(key) ? percent(Number(value) * 100) : number(value as string, 2);
+}
+
 function Metrics({ title, values }: { title: string; values?: Record<string, unknown> }) {
   if (!values || !Object.keys(values).length) return null;
   return (
-    <div class="metrics-block">
+    <div class="metrics-block" data-testid={`metrics-${title.toLowerCase().replace(/ /g, "-")}`}>
       <h4>{title}</h4>
       <dl class="kv">
-        {Object.entries(values).map(([k, v]) => (
-          <div key={k}><dt>{humanize(k)}</dt><dd>{typeof v === "number" || (typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v)) ? number(v as string, 4) : String(v)}</dd></div>
-        ))}
+        {Object.entries(values).map(([k, v]) => <div key={k}><dt>{humanize(k)}</dt><dd>{metric(k, v)}</dd></div>)}
       </dl>
     </div>
   );
@@ -104,33 +124,53 @@ export function RunList({ runs, onApplied, showBot = true }: { runs: TrainingRun
   );
 }
 
+/** A whole number typed into a field, or undefined (empty: the API's default). */
+function whole(text: string): number | undefined {
+  return text.trim() === "" ? undefined : Math.trunc(Number(text));
+}
+
 export function Training({ query }: { query: URLSearchParams }) {
   useTitle("Training");
   const { items } = useStore(bots);
   const [botId, setBotId] = useState(query.get("bot_id") ?? "");
+  const [budget, setBudget] = useState("");
+  const [candles, setCandles] = useState("");
   const runs = useAsync(() => api<Page<TrainingRun>>("/api/training/history?limit=50"), []);
   useLive("training", (run: TrainingRun) => runs.setData((old) => mergeRun(old, run)));
   const bot = items.find((b) => b.id === botId) ?? items[0];
+  const { budget: b, candles: c } = TRAINING_LIMITS;
   return (
     <>
       <PageHeader title="Training" />
       <Card title="Start a run">
         {items.length === 0 ? <Empty title="Create a bot first"><a href={href("/bots/new")}>New bot</a></Empty> : (
-          <div class="filters">
-            <div class="field">
-              <label for="train-bot">Bot</label>
-              <select id="train-bot" value={bot?.id} onChange={(e) => setBotId(e.currentTarget.value)}>
-                {items.map((b) => <option key={b.id} value={b.id}>{b.name} · {b.symbol} · {humanize(b.strategy)}</option>)}
-              </select>
+          <>
+            <div class="filters">
+              <div class="field">
+                <label for="train-bot">Bot</label>
+                <select id="train-bot" value={bot?.id} onChange={(e) => setBotId(e.currentTarget.value)}>
+                  {items.map((x) => <option key={x.id} value={x.id}>{x.name} · {x.symbol} · {humanize(x.strategy)}</option>)}
+                </select>
+              </div>
+              <Field label="Parameter sets" hint={`${b.min} to ${number(b.max)}; empty: ${b.default}`}>
+                {(id, hint) => <input id={id} type="number" inputMode="numeric" min={b.min} max={b.max} step={1} placeholder={String(b.default)}
+                  value={budget} onInput={(e) => setBudget(e.currentTarget.value)} aria-describedby={hint} />}
+              </Field>
+              <Field label="Candles of history" hint={`one-minute candles, ${number(c.min)} to ${number(c.max)}; empty: ${number(c.default)}`}>
+                {(id, hint) => <input id={id} type="number" inputMode="numeric" min={c.min} max={c.max} step={1} placeholder={String(c.default)}
+                  value={candles} onInput={(e) => setCandles(e.currentTarget.value)} aria-describedby={hint} />}
+              </Field>
+              {bot && <StartTraining bot={bot} size={{ budget: whole(budget), candles: whole(candles) }}
+                onStarted={(run) => runs.setData((old) => mergeRun(old, run))} />}
             </div>
-            {bot && <StartTraining bot={bot} onStarted={(run) => runs.setData((old) => mergeRun(old, run))} />}
-          </div>
+            {bot && <p class="muted small" data-testid="current-params">{bot.name} trades with <code>{paramsText(bot.params)}</code> now.</p>}
+          </>
         )}
       </Card>
       <Card title="Runs">
         {runs.loading && !runs.data && <Loading />}
         <ErrorNote error={runs.error} retry={runs.reload} />
-        {runs.data && <RunList runs={runs.data.items} onApplied={() => undefined} />}
+        {runs.data && <RunList runs={runs.data.items} onApplied={upsertBot} />}
       </Card>
     </>
   );
