@@ -94,3 +94,19 @@ class Api:
 @pytest.fixture
 def api(aws):
     return Api()
+
+
+def run_engine(bot_id: str, tick_id: str) -> dict:
+    """One tick of the engine for the shard `bot_id` lives in, as the tick function would start it."""
+    from botfleet.adapters.dynamo.bots import shard_of
+
+    shard = shard_of(bot_id, runtime.settings().tick_shards)
+    return load_handler("engine").handler({"tick_id": tick_id, "shard": shard}, LambdaContext())
+
+
+def move_market(pct, exchange: str = "luno", symbol: str = "BTC/ZAR") -> dict:
+    """Shock the simulated market by `pct` percent through the provision function (the control plane's path)."""
+    reply = load_handler("provision").handler(
+        {"action": "market_move", "exchange": exchange, "symbol": symbol, "move_pct": pct}, LambdaContext())
+    assert reply["ok"], reply
+    return reply

@@ -3,24 +3,14 @@ the real handlers against moto."""
 
 from decimal import Decimal as D
 
-from botfleet import runtime
-from botfleet.adapters.dynamo.bots import shard_of
-from tests.integration.conftest import load_handler
-from tests.support.events import LambdaContext
+from tests.integration.conftest import move_market, run_engine
 
 BOT = {"name": "fast", "exchange": "luno", "symbol": "BTC/ZAR", "strategy": "sma_cross",
        "params": {"fast": 2, "slow": 3}, "mode": "paper", "capital": "50000"}
 
 
 def _tick(bot_id, minute):
-    shard = shard_of(bot_id, runtime.settings().tick_shards)
-    return load_handler("engine").handler({"tick_id": f"2026-11-24T10:{minute:02d}:00.000Z", "shard": shard},
-                                          LambdaContext())
-
-
-def _move(pct, exchange="luno", symbol="BTC/ZAR"):
-    assert load_handler("provision").handler({"action": "market_move", "exchange": exchange, "symbol": symbol,
-                                              "move_pct": pct}, LambdaContext())["ok"]
+    return run_engine(bot_id, f"2026-11-24T10:{minute:02d}:00.000Z")
 
 
 def _portfolio_row(api, token, bot_id):
@@ -31,7 +21,7 @@ def _portfolio_row(api, token, bot_id):
 def test_a_deposit_leaves_pnl_and_returns_unchanged(api):
     token, _ = api.register()
     bot = api.call("bots", "POST", "/api/bots", BOT, token=token)[1]
-    _move(5)
+    move_market(5)
     _tick(bot["id"], 0)
     before, _ = _portfolio_row(api, token, bot["id"])
     status, injection = api.call("bots", "POST", "/api/capital/injections",
@@ -84,9 +74,9 @@ def test_a_crash_trips_the_drawdown_breaker(api):
     token, _ = api.register()
     bot = api.call("bots", "POST", "/api/bots", {**BOT, "risk": {"max_drawdown_pct": "15"}}, token=token)[1]
     assert bot["risk"] == {"max_drawdown_pct": "15", "daily_loss_pct": "10", "max_consecutive_losses": 5}
-    _move(5)
+    move_market(5)
     _tick(bot["id"], 0)
-    _move(-25)
+    move_market(-25)
     report = _tick(bot["id"], 1)
     assert report["paused"] == 1
     paused = api.call("bots", "GET", f"/api/bots/{bot['id']}", token=token)[1]
@@ -103,9 +93,9 @@ def test_a_crash_trips_the_drawdown_breaker(api):
 def test_summary_per_exchange(api):
     token, _ = api.register()
     bot = api.call("bots", "POST", "/api/bots", BOT, token=token)[1]
-    _move(5)
+    move_market(5)
     _tick(bot["id"], 0)
-    _move(-8)
+    move_market(-8)
     _tick(bot["id"], 1)
     (summary,) = api.call("bots", "GET", "/api/trades/summary", token=token)[1]["items"]
     trades = api.call("bots", "GET", "/api/trades", token=token)[1]["items"]
@@ -118,7 +108,7 @@ def test_limit_order_bots_rest_and_reserve(api):
     token, _ = api.register()
     bot = api.call("bots", "POST", "/api/bots", {**BOT, "order_type": "limit", "limit_offset_bps": "50"},
                    token=token)[1]
-    _move(5)
+    move_market(5)
     _tick(bot["id"], 0)
     resting = api.call("bots", "GET", f"/api/bots/{bot['id']}", token=token)[1]
     assert len(resting["open_orders"]) == 1 and D(resting["cash_reserved"]) > 0

@@ -8,10 +8,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 from botfleet import runtime
-from botfleet.adapters.dynamo.bots import shard_of
 from botfleet.clock import iso, parse_iso
 from botfleet.domain.charts import CANDLE_RETENTION_SECONDS
-from tests.integration.conftest import load_handler
+from tests.integration.conftest import load_handler, move_market, run_engine
 from tests.support.events import LambdaContext
 
 BOT = {"name": "charted", "exchange": "luno", "symbol": "BTC/ZAR", "strategy": "sma_cross",
@@ -25,16 +24,6 @@ def _ticks_ahead() -> list[str]:
     return [iso((now + timedelta(minutes=minute)).replace(second=0, microsecond=0)) for minute in range(1, 5)]
 
 
-def _tick(bot_id, tick_id):
-    shard = shard_of(bot_id, runtime.settings().tick_shards)
-    return load_handler("engine").handler({"tick_id": tick_id, "shard": shard}, LambdaContext())
-
-
-def _move(pct):
-    reply = load_handler("provision").handler(
-        {"action": "market_move", "exchange": "luno", "symbol": "BTC/ZAR", "move_pct": pct}, LambdaContext())
-    assert reply["ok"], reply
-    return D(reply["price"]) if "price" in reply else None
 
 
 def test_candles_and_the_equity_curve_agree_with_the_books(api):
@@ -48,15 +37,15 @@ def test_candles_and_the_equity_curve_agree_with_the_books(api):
     books = []  # what the bot really held at the end of each tick
 
     def tick(index):
-        fills = _tick(bot["id"], ticks[index])["fills"]
+        fills = run_engine(bot["id"], ticks[index])["fills"]
         held = api.call("bots", "GET", f"/api/bots/{bot['id']}", token=token)[1]
         books.append((held["cash"], held["position"]))
         return fills
 
     tick(0)
-    _move(6)  # a rally between two ticks: the next candle's high shows it; the bot is long after it
+    move_market(6)  # a rally between two ticks: the next candle's high shows it; the bot is long after it
     tick(1)
-    _move(-9)  # and a drop: the bot is flat after it
+    move_market(-9)  # and a drop: the bot is flat after it
     assert tick(2) == 1
     tick(3)
 

@@ -2,35 +2,23 @@
 
 from decimal import Decimal as D
 
-from botfleet import runtime
-from botfleet.adapters.dynamo.bots import shard_of
 from botfleet.clock import parse_iso
-from tests.integration.conftest import load_handler
+from tests.integration.conftest import load_handler, move_market, run_engine
 from tests.support.events import LambdaContext
 
 BOT = {"name": "fast", "exchange": "luno", "symbol": "BTC/ZAR", "strategy": "sma_cross",
        "params": {"fast": 2, "slow": 3}, "mode": "paper", "capital": "50000"}
 
 
-def _run(bot_id, tick_id):
-    shard = shard_of(bot_id, runtime.settings().tick_shards)
-    return load_handler("engine").handler({"tick_id": tick_id, "shard": shard}, LambdaContext())
-
-
-def _move(pct):
-    reply = load_handler("provision").handler(
-        {"action": "market_move", "exchange": "luno", "symbol": "BTC/ZAR", "move_pct": pct}, LambdaContext())
-    assert reply["ok"], reply
-    return reply
 
 
 def test_a_tick_fills_once_and_the_ledger_balances(api):
     token, _ = api.register()
     bot = api.call("bots", "POST", "/api/bots", BOT, token=token)[1]
-    _move(5)  # a rally: fast SMA above slow, the bot goes long on the next tick
-    report = _run(bot["id"], "2026-11-24T10:00:00.000Z")
+    move_market(5)  # a rally: fast SMA above slow, the bot goes long on the next tick
+    report = run_engine(bot["id"], "2026-11-24T10:00:00.000Z")
     assert report["fills"] == 1
-    assert _run(bot["id"], "2026-11-24T10:00:00.000Z")["fills"] == 0  # the same tick again: no second fill
+    assert run_engine(bot["id"], "2026-11-24T10:00:00.000Z")["fills"] == 0  # the same tick again: no second fill
 
     status, trades = api.call("bots", "GET", f"/api/bots/{bot['id']}/trades", token=token)
     assert status == 200 and len(trades["items"]) == 1
@@ -44,8 +32,8 @@ def test_a_tick_fills_once_and_the_ledger_balances(api):
     assert D(after["cash"]) == D("50000") - D(trade["cost"])
     assert D(after["position"]) == D(trade["amount"]) - D(trade["fee"])
 
-    _move(-8)  # a drop: fast below slow, the bot sells everything
-    assert _run(bot["id"], "2026-11-24T10:01:00.000Z")["fills"] == 1
+    move_market(-8)  # a drop: fast below slow, the bot sells everything
+    assert run_engine(bot["id"], "2026-11-24T10:01:00.000Z")["fills"] == 1
     trades = api.call("bots", "GET", f"/api/bots/{bot['id']}/trades", token=token)[1]["items"]
     assert [t["side"] for t in trades] == ["sell", "buy"]  # newest first
     final = api.call("bots", "GET", f"/api/bots/{bot['id']}", token=token)[1]
@@ -61,15 +49,15 @@ def test_paused_bots_do_not_trade(api):
     token, _ = api.register()
     bot = api.call("bots", "POST", "/api/bots", BOT, token=token)[1]
     api.call("bots", "POST", f"/api/bots/{bot['id']}/pause", token=token)
-    _move(5)
-    assert _run(bot["id"], "2026-11-24T10:00:00.000Z")["bots"] == 0
+    move_market(5)
+    assert run_engine(bot["id"], "2026-11-24T10:00:00.000Z")["bots"] == 0
 
 
 def test_trade_filters(api):
     token, _ = api.register()
     luno = api.call("bots", "POST", "/api/bots", BOT, token=token)[1]
-    _move(5)
-    _run(luno["id"], "2026-11-24T10:00:00.000Z")
+    move_market(5)
+    run_engine(luno["id"], "2026-11-24T10:00:00.000Z")
     assert len(api.call("bots", "GET", "/api/trades?exchange=luno", token=token)[1]["items"]) == 1
     assert api.call("bots", "GET", "/api/trades?exchange=binance", token=token)[1]["items"] == []
     assert api.call("bots", "GET", "/api/trades?symbol=ETH/ZAR", token=token)[1]["items"] == []
