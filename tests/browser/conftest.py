@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from botfleet_local.cloud import LocalCloud
+from tests.e2e.conftest import User, fire, move_market  # noqa: F401 - the same client helpers as the e2e tier; fire and move_market are re-exported to the tests
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
@@ -167,21 +168,6 @@ def page(make_page):
     return make_page()
 
 
-class ApiUser:
-    def __init__(self, http: httpx.Client, email: str, password: str, token: str, user: dict):
-        self.http, self.email, self.password, self.token, self.user = http, email, password, token, user
-
-    @property
-    def headers(self):
-        return {"Authorization": f"Bearer {self.token}"}
-
-    def get(self, path, **kwargs):
-        return self.http.get(path, headers=self.headers, **kwargs)
-
-    def post(self, path, body=None):
-        return self.http.post(path, headers=self.headers, json=body)
-
-
 def new_email(prefix="trader") -> str:
     return f"{prefix}{next(_emails)}@browser.test"
 
@@ -193,21 +179,9 @@ def new_user(http):
         reply = http.post("/api/auth/register", json={"email": email, "password": PASSWORD, "name": name})
         assert reply.status_code == 201, reply.text
         body = reply.json()
-        return ApiUser(http, email, PASSWORD, body["access_token"], body["user"])
+        return User(http, email, PASSWORD, body["access_token"], body["user"])
 
     return make
-
-
-def fire(http, schedule="tick"):
-    reply = http.post(f"/_local/schedules/{schedule}/fire", params={"wait": "true"})
-    assert reply.status_code == 200, reply.text
-    return reply.json()
-
-
-def move_market(http, exchange, symbol, pct):
-    reply = http.post(f"/_local/market/{exchange}/{symbol.replace('/', '-')}", json={"move_pct": pct})
-    assert reply.status_code == 200, reply.text
-    return reply.json()
 
 
 def sign_in(page: Page, email: str, password: str = PASSWORD):
