@@ -1,4 +1,4 @@
-"""Runs every running bot of one shard for one tick (invoked asynchronously by the tick)."""
+"""Runs every running bot of a group of shards for one tick (invoked asynchronously by the tick)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,15 @@ logger, metrics = Logger(), Metrics()
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @metrics.log_metrics
 def handler(event, context):
-    tick_id, shard = event["tick_id"], int(event["shard"])
+    tick_id = event["tick_id"]
+    # {"shards": [...]} from the tick; {"shard": n} runs one shard (operators and older tick functions).
+    shards = [int(shard) for shard in event["shards"]] if "shards" in event else [int(event["shard"])]
     # The fill time is the tick's time, not "now": a retried tick records the same trade.
-    report = runtime.engine().run_shard(shard, tick_id, parse_iso(tick_id))
-    if shard == 0:
+    report = runtime.engine().run(shards, tick_id, parse_iso(tick_id))
+    if 0 in shards and not report.stale:
         runtime.bots().count_tick()  # one count per tick for the fleet's metrics
     metrics.add_metric(name="BotDecisions", unit="Count", value=report.bots)
+    metrics.add_metric(name="BotWrites", unit="Count", value=report.written)
     metrics.add_metric(name="Fills", unit="Count", value=report.fills)
-    logger.info("shard done", extra=asdict(report))
+    logger.info("engine run done", extra={**asdict(report), "shards": shards})
     return asdict(report)

@@ -31,6 +31,8 @@ class TableAccess(enum.Enum):
     READ_AND_DELETE = "read_and_delete"
     #: Full data-plane read/write (no table administration).
     READ_WRITE = "read_write"
+    #: UpdateItem on the fleet's own items (partition `FLEET`: the tick log), nothing else: the tick function.
+    TICK_LOG = "tick_log"
 
 
 class DataConstruct(Construct):
@@ -85,6 +87,15 @@ class DataConstruct(Construct):
             target.role.add_to_principal_policy(
                 iam.PolicyStatement(
                     actions=["dynamodb:DescribeTable", "dynamodb:GetItem"], resources=[self.table.table_arn]
+                )
+            )
+            return
+        if access is TableAccess.TICK_LOG:
+            target.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["dynamodb:UpdateItem"],
+                    resources=[self.table.table_arn],
+                    conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["FLEET"]}},
                 )
             )
             return

@@ -60,8 +60,10 @@ PIP_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
 #: the URLs also resolve in emulators that skip Stage resources.
 API_STAGE_NAME = "prod"
 
-#: Number of shards running bots are spread over (TICK_SHARDS in docs/internals.md).
-TICK_SHARDS = 4
+#: Number of shards (partitions of the running-bot index) running bots are spread over (TICK_SHARDS in
+#: docs/internals.md). Fixed: a bot's shard is where it is written. Engine runs take groups of them sized by the
+#: fleet (BOTS_PER_RUN, docs/scaling.md), so 64 shards of ≤1,000 bots each carry 64,000 bots a minute.
+TICK_SHARDS = 64
 
 
 def _truthy(value: object) -> bool:

@@ -8,7 +8,7 @@ from aws_cdk import aws_events_targets as targets
 from constructs import Construct
 
 from botfleet_infra import nag
-from botfleet_infra.data import DataConstruct
+from botfleet_infra.data import DataConstruct, TableAccess
 from botfleet_infra.functions import FunctionFactory, FunctionSpec
 from botfleet_infra.settings import TICK_SHARDS, BuildSettings
 
@@ -33,7 +33,7 @@ class TradingConstruct(Construct):
             "Engine",
             FunctionSpec(
                 name="engine",
-                description="Runs every running bot of one shard for one tick",
+                description="Runs every running bot of a group of shards for one tick",
                 memory_mb=1024,
                 # Must finish well inside the one-minute tick period.
                 timeout=Duration.seconds(50),
@@ -50,7 +50,7 @@ class TradingConstruct(Construct):
             "Tick",
             FunctionSpec(
                 name="tick",
-                description="Fans one tick out to the engine: one async invoke per shard",
+                description="Fans one tick out to the engine: async runs sized by the fleet",
                 memory_mb=256,
                 timeout=Duration.seconds(30),
                 environment={
@@ -59,7 +59,9 @@ class TradingConstruct(Construct):
                 },
             ),
         )
-        # tick only invokes the engine: no table access at all, and lambda:InvokeFunction on the engine only.
+        # tick records the newest tick and reads the shards' sizes (UpdateItem on the FLEET partition only), and
+        # invokes the engine (lambda:InvokeFunction on the engine only).
+        data.connect_table(self.tick, TableAccess.TICK_LOG)
         self.engine.function.grant_invoke(self.tick.function)
         nag.acknowledge(
             self.tick.role,

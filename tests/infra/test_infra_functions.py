@@ -15,7 +15,7 @@ CONTRACT_ENV = {
     "ops": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_URL"},
     "ws": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_CALLBACK_URL"},
     "broadcaster": {"TABLE_NAME", "WS_CALLBACK_URL"},
-    "tick": {"ENGINE_FUNCTION_NAME", "TICK_SHARDS"},
+    "tick": {"TABLE_NAME", "ENGINE_FUNCTION_NAME", "TICK_SHARDS"},
     "engine": {"TABLE_NAME", "TICK_SHARDS", "KEYS_KMS_KEY_ID", "QUARANTINE_STATE_MACHINE_ARN"},
     "provision": {"TABLE_NAME", "JWT_SECRET_ARN", "TICK_SHARDS"},
     "admin": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_CALLBACK_URL", "TICK_SHARDS", "KEYS_KMS_KEY_ID",
@@ -54,7 +54,7 @@ def test_function_env_vars_match_contract(light, function_name):
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "botfleet"
     assert env["LOG_LEVEL"] == "INFO"
     if "TICK_SHARDS" in env:
-        assert env["TICK_SHARDS"] == "4"
+        assert env["TICK_SHARDS"] == "64"
 
 
 def test_env_var_values_point_at_the_right_resources(light):

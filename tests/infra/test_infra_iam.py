@@ -9,11 +9,13 @@ def _statements_on(light, function_name, needle):
     return [s for s in light.role_statements(function_name) if needle in json.dumps(s["Resource"])]
 
 
-def test_tick_invokes_engine_only_and_never_touches_the_table(light):
+def test_tick_invokes_engine_only_and_touches_only_the_fleet_tick_log(light):
     ids = light.function_logical_ids()
-    assert not any(a.startswith("dynamodb:") for a in light.role_actions("tick"))
+    assert {a for a in light.role_actions("tick") if a.startswith("dynamodb:")} == {"dynamodb:UpdateItem"}
     (table_id,) = light.resources_of_type("AWS::DynamoDB::Table")
-    assert _statements_on(light, "tick", table_id) == []
+    (statement,) = _statements_on(light, "tick", table_id)
+    assert statement["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}  # the table, not its indexes
+    assert statement["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["FLEET"]}}
     invoke = [s for s in light.role_statements("tick") if s["Action"] == "lambda:InvokeFunction"]
     assert len(invoke) == 1
     assert invoke[0]["Resource"] == [

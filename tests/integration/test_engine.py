@@ -2,7 +2,6 @@
 
 from decimal import Decimal as D
 
-from botfleet.clock import parse_iso
 from tests.integration.conftest import load_handler, move_market, run_engine
 from tests.support.events import LambdaContext
 
@@ -68,20 +67,19 @@ def test_trade_filters(api):
     assert api.call("bots", "GET", "/api/trades", token=other)[1]["items"] == []
 
 
-def test_tick_fans_out_one_async_invoke_per_shard():
+def test_tick_fans_out_one_async_invoke_per_engine_run():
     from botfleet.services.trading import fan_out
 
     class RecordingInvoker:
         def __init__(self):
             self.calls = []
 
-        def run_shard_async(self, tick_id, shard):
-            self.calls.append((tick_id, shard))
+        def run_shards_async(self, tick_id, shards):
+            self.calls.append((tick_id, shards))
 
     invoker = RecordingInvoker()
-    assert fan_out(invoker, "t1", 4) == 4
-    assert invoker.calls == [("t1", 0), ("t1", 1), ("t1", 2), ("t1", 3)]
-    assert parse_iso("2026-11-24T10:00:00Z").year == 2026
+    assert fan_out(invoker, "t1", [(0, 1), (2,), (3,)]) == 3
+    assert invoker.calls == [("t1", [0, 1]), ("t1", [2]), ("t1", [3])]
 
 
 def test_tick_ids_are_canonical_so_they_order_as_strings(aws, monkeypatch):
@@ -91,7 +89,7 @@ def test_tick_ids_are_canonical_so_they_order_as_strings(aws, monkeypatch):
         def __init__(self, name):
             pass
 
-        def run_shard_async(self, tick_id, shard):
+        def run_shards_async(self, tick_id, shards):
             self.calls.append(tick_id)
 
     tick = load_handler("tick")

@@ -17,7 +17,7 @@ AT = "2026-12-02T00:00:00.000Z"
 
 
 def bot(**changes) -> Bot:
-    ledger = replace(Ledger.open("BTC", "USDT", Decimal(1000)), last_mark=Decimal(50000), consecutive_losses=3)
+    ledger = replace(Ledger.open("BTC", "USDT", Decimal(1000)), rebase_pending=False, consecutive_losses=3)
     base = Bot(id="bot_1", owner_id="usr_1", name="b", exchange="binance", symbol="BTC/USDT", strategy="sma_cross",
                params={}, mode="paper", capital=Decimal(1000), ledger=ledger, created_at=AT, updated_at=AT)
     return replace(base, **changes)
@@ -27,7 +27,7 @@ def test_resume_after_a_breaker_trip_starts_the_breakers_afresh_and_ends_the_qua
     tripped = bot(status="quarantined", pause_reason="max_drawdown", quarantine=QuarantineState(stage="waiting"))
     resumed = tripped.resumed(AT)
     assert (resumed.status, resumed.pause_reason, resumed.quarantine) == ("running", None, None)
-    assert resumed.ledger.last_mark == 0 and resumed.ledger.consecutive_losses == 0
+    assert resumed.ledger.rebase_pending and resumed.ledger.consecutive_losses == 0
 
 
 def test_resume_after_a_manual_pause_keeps_the_books_as_they_are():
@@ -52,7 +52,7 @@ def test_redeploy_and_restart_put_the_bot_back_from_the_next_mark():
     quarantined = bot(status="quarantined", pause_reason="daily_loss", quarantine=QuarantineState(stage="validating"))
     redeployed = quarantined.redeployed({"fast": 3, "slow": 9}, AT)
     assert (redeployed.status, redeployed.params, redeployed.quarantine) == ("running", {"fast": 3, "slow": 9}, None)
-    assert redeployed.ledger.last_mark == 0
+    assert redeployed.ledger.rebase_pending
     assert bot(status="stopped").restarted(AT).status == "running"
     failed = quarantined.quarantine_failed(AT)
     assert (failed.status, failed.pause_reason, failed.quarantine.stage) == ("paused", "quarantine_failed", "failed")

@@ -115,3 +115,24 @@ def test_drawdown_and_daily_loss_follow_growth_not_flows():
     assert ledger.drawdown_pct(D("90")) == D("25")
     ledger = ledger.marked(D("90"), "2026-11-25")  # next day starts from here
     assert ledger.daily_loss_pct(D("90")) == 0
+
+
+def test_a_tick_that_only_marks_is_worth_a_write_only_for_a_new_day_or_a_peak_beyond_the_resolution():
+    from botfleet.domain.ledger import PEAK_RESOLUTION
+
+    held, _ = Ledger.open("ETH", "USDT", D(1000)).fill("buy", D(10), D(1000), D(0), "USDT")
+    stored = held.rebased(D(100)).marked(D(100), "2026-11-24")
+    assert not stored.marked(D(99), "2026-11-24").worth_writing(stored)  # below the peak, the same day
+    small_rise = stored.marked(D(100) * (1 + PEAK_RESOLUTION / 2), "2026-11-24")
+    assert small_rise.peak_growth > stored.peak_growth and not small_rise.worth_writing(stored)
+    assert stored.marked(D(100) * (1 + PEAK_RESOLUTION * 2), "2026-11-24").worth_writing(stored)
+    assert stored.marked(D(99), "2026-11-25").worth_writing(stored)  # a new day starts the daily loss afresh
+    assert stored.rebase_at_next_mark().worth_writing(stored)
+
+
+def test_books_stored_with_a_last_mark_read_as_rebase_pending_or_not():
+    item = Ledger.open("ETH", "USDT", D(1000)).to_item()
+    del item["rebase_pending"]
+    assert Ledger.from_item({**item, "last_mark": D(0)}).rebase_pending
+    assert not Ledger.from_item({**item, "last_mark": D("2000.5")}).rebase_pending
+    assert Ledger.from_item(item).rebase_pending  # a bot that never saw a mark

@@ -103,7 +103,7 @@ def test_a_breaker_trip_leaves_the_market_and_counts_toward_the_quarantine_ladde
     assert (stop_out.fill.side, stop_out.order_type) == ("sell", "market") and b.ledger.base_total == 0
     assert result.events[-1]["kind"] == "risk_pause" and result.events[-1]["reason"] == "max_drawdown"
     assert result.changed and b.orders == () and b.last_tick == "2026-11-24T10:01:00.000Z"
-    assert b.ledger.last_mark == D(75) and b.ledger.violations(D(75)) == []
+    assert not b.ledger.rebase_pending and b.ledger.violations(D(75)) == []
 
 
 def test_books_that_do_not_reconcile_pause_without_counting_toward_the_ladder(venue):
@@ -114,11 +114,13 @@ def test_books_that_do_not_reconcile_pause_without_counting_toward_the_ladder(ve
     assert result.changed and result.executions == []
 
 
-def test_nothing_to_do_changes_nothing_but_the_mark(venue):
+def test_a_tick_that_only_watches_the_market_writes_nothing(venue):
     result, b = venue.run(bot(), DOWN, "100", "2026-11-24T10:00:00.000Z")  # flat and told to be flat
     assert result.executions == [] and result.events == [] and b.status == "running"
-    assert b.ledger.last_mark == D(100)  # marked, so the books changed and the tick is written
+    assert result.changed and not b.ledger.rebase_pending  # a new bot's first mark starts its breakers: written
     result, b = venue.run(b, DOWN, "100", "2026-11-24T10:01:00.000Z")
+    assert not result.changed
+    result, b = venue.run(b, DOWN, "93", "2026-11-24T10:02:00.000Z")  # another mark, the same day, flat
     assert not result.changed
 
 

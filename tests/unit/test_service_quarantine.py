@@ -5,7 +5,6 @@ successor of a regenerated bot."""
 from __future__ import annotations
 
 from dataclasses import replace
-from decimal import Decimal
 
 import pytest
 
@@ -40,9 +39,9 @@ class World:
                                          time_scale=time_scale, audit=AuditTrail(self.audit_log, self.clock))
 
     def tripped_bot(self, owner: Principal = ANN, *, pause_count: int = 1, name: str = "grid-1"):
-        """A bot the engine paused at a breaker trip: its books remember the mark and the losing streak."""
+        """A bot the engine paused at a breaker trip: its breakers started long ago and it has a losing streak."""
         bot = a_bot(owner.user_id, name=name, status="paused", pause_reason="max_drawdown", pause_count=pause_count)
-        bot = replace(bot, ledger=replace(bot.ledger, last_mark=Decimal(91000), consecutive_losses=4))
+        bot = replace(bot, ledger=replace(bot.ledger, rebase_pending=False, consecutive_losses=4))
         self.bots.create(bot)
         return bot
 
@@ -196,7 +195,7 @@ def test_redeploy_rebases_the_books_ends_the_quarantine_and_is_recorded(world):
     stored = world.bot(bot)
     assert (stored.status, stored.pause_reason, stored.quarantine) == ("running", None, None)
     assert stored.params == {"fast": 6, "slow": 30}
-    assert stored.ledger.last_mark == 0 and stored.ledger.consecutive_losses == 0  # the breakers start afresh
+    assert stored.ledger.rebase_pending and stored.ledger.consecutive_losses == 0  # the breakers start afresh
     assert stored.ledger.quote_free == bot.ledger.quote_free and stored.pause_count == 1  # money and count stay
     newest = world.service.history(ANN, bot.id, 1, None)[0][0]
     assert newest["kind"] == "redeployed" and newest["params"] == {"fast": 6, "slow": 30}

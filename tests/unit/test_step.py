@@ -107,9 +107,9 @@ def test_a_bot_resumed_after_its_market_moved_69_percent_trades_instead_of_sanit
 def test_a_risk_resume_rebases_the_breakers_at_the_next_mark_not_the_last_one_seen():
     tripped = bot(ledger=Ledger.open("ETH", "USDT", D("1000")).marked(D("100"), "2026-11-24"))
     resumed = replace(tripped, ledger=tripped.ledger.rebase_at_next_mark())
-    assert resumed.ledger.last_mark == 0 and resumed.ledger.consecutive_losses == 0
+    assert resumed.ledger.rebase_pending and resumed.ledger.consecutive_losses == 0
     _, b = run(resumed, DOWN, "40", "2026-11-25T10:00:00.000Z")
-    assert b.ledger.last_mark == D("40") and b.status == "running"
+    assert not b.ledger.rebase_pending and b.status == "running"
 
 
 def test_books_that_do_not_reconcile_pause_the_bot():

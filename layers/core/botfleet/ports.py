@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -118,16 +118,44 @@ class MarketData(Protocol):
     def mark(self, exchange: str, symbol: str) -> Decimal: ...
 
 
+class PostRefusedForNow(Exception):
+    """A ConnectionPublisher could not post now but may later: the account's @connections throttle (429), or the
+    service briefly failing before anything was sent. The caller backs off and retries; `throttled` tells which."""
+
+    def __init__(self, message: str, *, throttled: bool):
+        super().__init__(message)
+        self.throttled = throttled
+
+
 class ConnectionPublisher(Protocol):
+    """Posts to WebSocket connections. Safe to call from several threads at once (the broadcaster's pool)."""
+
     def send(self, connection_id: str, message: dict[str, Any]) -> bool:
-        """Deliver a message; False when the connection is gone."""
+        """Deliver a message, encoded as compact JSON (what the broadcaster's byte budget measures); False when
+        the connection is gone. Raises PostRefusedForNow when it may be retried; other errors are failures."""
 
     def disconnect(self, connection_id: str) -> None:
         """Close the client's socket; an already-gone connection is fine."""
 
 
 class EngineInvoker(Protocol):
-    def run_shard_async(self, tick_id: str, shard: int) -> None: ...
+    def run_shards_async(self, tick_id: str, shards: Sequence[int]) -> None:
+        """Start one engine run over these shards (partitions of the running-bot index) for this tick."""
+
+
+class TickLog(Protocol):
+    """The fleet's one record of its ticks: which tick is the newest, and how many bots each shard ran in it.
+    It replaces a per-bot write of "this bot saw tick t" (docs/scaling.md)."""
+
+    def begin(self, tick_id: str) -> dict[int, int] | None:
+        """Make `tick_id` the newest tick (the same tick again is fine: a redelivery); returns the bots each shard
+        last ran, or None when a newer tick has already begun (this one is stale and must not run)."""
+
+    def newest(self) -> str | None:
+        """The newest tick begun, if any."""
+
+    def record_sizes(self, sizes: Mapping[int, int]) -> None:
+        """How many running bots each of these shards had in the tick just run (sizes the next fan-out)."""
 
 
 class AssistantStore(Protocol):

@@ -166,7 +166,14 @@ def live_trader():
 def engine():
     from botfleet.services.trading import TradingEngine
 
-    return TradingEngine(bots(), market_data(), live_trader(), quarantine())
+    return TradingEngine(bots(), market_data(), live_trader(), quarantine(), tick_log())
+
+
+@_component
+def tick_log():
+    from botfleet.adapters.dynamo.ticks import DynamoTickLog
+
+    return DynamoTickLog(table())
 
 
 @_component

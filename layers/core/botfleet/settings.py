@@ -33,6 +33,8 @@ class Settings(BaseModel):
     ws_callback_url: str = Field("", alias="WS_CALLBACK_URL")  # empty: no WebSocket API (nothing to send to)
     engine_function_name: str = Field("", alias="ENGINE_FUNCTION_NAME")
     tick_shards: ShardCount | None = Field(None, alias="TICK_SHARDS")  # required wherever bots are written
+    # The tick's target of bots per engine run (services.trading.BOTS_PER_RUN, docs/scaling.md).
+    bots_per_run: int = Field(1000, alias="BOTS_PER_RUN", ge=10, le=100_000)
     market_seed: str = Field("botfleet", alias="MARKET_SEED")
     market_data: str = Field("simulator", alias="MARKET_DATA", pattern="^(simulator|live|replay)$")
     replay_csv_dir: str = Field("", alias="REPLAY_CSV_DIR")
@@ -80,7 +82,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "ops": ("table_name", "jwt_secret_arn"),
     "ws": ("table_name", "jwt_secret_arn", "ws_callback_url"),
     "broadcaster": ("table_name", "ws_callback_url"),
-    "tick": ("engine_function_name", "tick_shards"),
+    "tick": ("table_name", "engine_function_name", "tick_shards"),
     "engine": ("table_name", "tick_shards"),
     "provision": ("table_name", "jwt_secret_arn", "tick_shards"),
     "admin": ("table_name", "jwt_secret_arn", "tick_shards"),

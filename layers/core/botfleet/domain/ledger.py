@@ -16,6 +16,10 @@ from typing import Any
 ZERO = Decimal(0)
 ONE = Decimal(1)
 TOLERANCE = Decimal("0.00000001")  # rounding slack of proportional cost-basis allocation
+# A new drawdown peak is worth a write of the bot only once it has risen this much (relative) above the stored one:
+# a bot holding through a rally would otherwise be written on every tick that sets a new high. The stored peak is
+# then never more than 0.1 % below the true one, so a drawdown breaker trips at most ~0.1 percentage point late.
+PEAK_RESOLUTION = Decimal("0.001")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +48,8 @@ class Ledger:
     peak_growth: Decimal = ONE
     day: str = ""
     day_start_growth: Decimal = ONE
-    last_mark: Decimal = ZERO
+    # The breakers start afresh at the next mark (a new, resumed or redeployed bot); see `rebased`.
+    rebase_pending: bool = True
 
     # --- reading ---------------------------------------------------------------------------------
     @property
@@ -162,20 +167,28 @@ class Ledger:
         """Record the tick's mark: new peaks and a new day's starting point (UTC date string)."""
         growth = self.growth(mark)
         day_start = self.day_start_growth if day == self.day else growth
-        return replace(self, peak_growth=max(self.peak_growth, growth), day=day, day_start_growth=day_start,
-                       last_mark=mark)
+        return replace(self, peak_growth=max(self.peak_growth, growth), day=day, day_start_growth=day_start)
 
     def rebase_at_next_mark(self) -> Ledger:
         """A bot put back in the market (a resume after a risk pause, a redeploy): the breakers start afresh
-        from the first mark it sees again, not from the mark it last saw before the pause, however long ago.
-        The next step() rebases (see `rebased`) when it finds no last mark."""
-        return replace(self, last_mark=ZERO, consecutive_losses=0)
+        from the first mark it sees again, not from the mark it last saw before the pause, however long ago."""
+        return replace(self, rebase_pending=True, consecutive_losses=0)
 
     def rebased(self, mark: Decimal) -> Ledger:
         """Start the breakers afresh from here (a bot put back in the market after a risk pause): today's
         loss, the drawdown peak and the losing streak count from now, or the next tick would trip again."""
         growth = self.growth(mark)
-        return replace(self, peak_growth=growth, day_start_growth=growth, consecutive_losses=0)
+        return replace(self, peak_growth=growth, day_start_growth=growth, consecutive_losses=0,
+                       rebase_pending=False)
+
+    def worth_writing(self, stored: Ledger) -> bool:
+        """Whether these books differ from the `stored` ones by more than a drawdown peak that rose less than
+        PEAK_RESOLUTION: a tick in which a bot only watched the market writes nothing (docs/scaling.md)."""
+        if self == stored:
+            return False
+        if replace(self, peak_growth=stored.peak_growth) != stored:
+            return True  # balances, the trial balance, the day, the losing streak or the rebase changed
+        return self.peak_growth > stored.peak_growth * (ONE + PEAK_RESOLUTION)
 
     # --- reconciliation ------------------------------------------------------------------------------
     def violations(self, mark: Decimal) -> list[str]:
@@ -204,6 +217,11 @@ class Ledger:
     def from_item(cls, item: dict[str, Any]) -> Ledger:
         values = dict(item)
         values["consecutive_losses"] = int(values.get("consecutive_losses", 0))
+        # Books stored before `rebase_pending` kept the last mark instead, zero meaning "rebase at the next one".
+        last_mark = values.pop("last_mark", None)
+        if "rebase_pending" not in values:
+            values["rebase_pending"] = not last_mark
+        values["rebase_pending"] = bool(values["rebase_pending"])
         return cls(**values)
 
     @classmethod

@@ -55,7 +55,7 @@ def run_tick(bot: Bot, closes: Sequence[float], tick_id: str, venue: Venue) -> S
     mark = venue.open(tick)
     if venue.halt:  # the venue could not meet the market (live: the exchange failed or refused the key)
         return _halted(tick, venue)
-    if venue.rebases_breakers and not tick.ledger.last_mark:
+    if venue.rebases_breakers and tick.ledger.rebase_pending:
         tick.ledger = tick.ledger.rebased(mark)  # a new, resumed or redeployed bot: the breakers start here
     venue.work_orders(tick)
 

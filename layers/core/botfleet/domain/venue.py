@@ -90,8 +90,10 @@ class Tick:
         bot = self.bot if paused is None else paused
         orders = tuple(self.orders)
         updated = replace(bot, ledger=self.ledger, orders=orders, last_tick=self.tick_id)
-        changed = paused is not None or bool(self.executions or self.events) or self.ledger != self.bot.ledger or (
-            orders != self.bot.orders)
+        # Only what changed is written: a tick in which the bot just watched the market (no fill, no order
+        # change, no event, books that moved only by a small new peak) leaves no write (docs/scaling.md).
+        changed = paused is not None or bool(self.executions or self.events) or orders != self.bot.orders or (
+            self.ledger.worth_writing(self.bot.ledger))
         return StepResult(updated, self.executions, self.events, changed)
 
 

@@ -1,8 +1,10 @@
-"""The tick: fan out by shard, then for each running bot of a shard: market view, one pure step, one write."""
+"""The tick: fan out in engine runs sized by the fleet, then for each running bot of a run's shards: market view,
+one pure step, and a write only when something changed (docs/scaling.md)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING
 from botfleet.clock import iso
 from botfleet.domain.bots import ENGINE_PAUSE_REASON, Bot, UnreadableBot
 from botfleet.ids import derived_id
-from botfleet.ports import BotRepository, EngineInvoker, MarketData
+from botfleet.ports import BotRepository, EngineInvoker, MarketData, TickLog
 
 if TYPE_CHECKING:
     from botfleet.domain.venue import StepResult
@@ -32,12 +34,58 @@ class ShardReport:
     failed: int = 0  # bots paused because the engine could not load or step them
     skipped: int = 0  # bots whose market had no view this tick (tried again next tick)
     rejected: dict[str, int] = field(default_factory=dict)
+    stale: bool = False  # a newer tick had begun: nothing ran
+
+    def add(self, other: ShardReport) -> None:
+        for name in ("bots", "fills", "written", "already_done", "paused", "quarantined", "failed", "skipped"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for rule, count in other.rejected.items():
+            self.rejected[rule] = self.rejected.get(rule, 0) + count
 
 
-def fan_out(invoker: EngineInvoker, tick_id: str, shards: int) -> int:
+#: The documented target of bots per engine run (docs/scaling.md): a run of this many quiet bots takes a few seconds
+#: of one Lambda core, so ten thousand bots finish a tick in parallel runs well inside the minute.
+BOTS_PER_RUN = 1000
+
+
+def plan_runs(last_sizes: Mapping[int, int], shards: int, bots_per_run: int = BOTS_PER_RUN) -> list[tuple[int, ...]]:
+    """Group the shards (partitions of the running-bot index) into engine runs of about `bots_per_run` bots each,
+    by how many bots each shard ran in the last tick. A shard not seen yet (a new deployment) gets a run of its
+    own: nothing is known about it, and parallel is the safe guess. Contiguous groups, so a run's shards are
+    easy to read in its logs."""
+    runs: list[tuple[int, ...]] = []
+    group: list[int] = []
+    load = 0
     for shard in range(shards):
-        invoker.run_shard_async(tick_id, shard)
-    return shards
+        size = last_sizes.get(shard)
+        if size is None:
+            runs.append((shard,))
+            continue
+        if group and load + size > bots_per_run:
+            runs.append(tuple(group))
+            group, load = [], 0
+        group.append(shard)
+        load += size
+    if group:
+        runs.append(tuple(group))
+    return runs
+
+
+def fan_out(invoker: EngineInvoker, tick_id: str, runs: Sequence[Sequence[int]]) -> int:
+    """One asynchronous engine run per group of shards; returns how many runs were started."""
+    for shards in runs:
+        invoker.run_shards_async(tick_id, list(shards))
+    return len(runs)
+
+
+def begin_tick(tick_log: TickLog, invoker: EngineInvoker, tick_id: str, shards: int,
+               bots_per_run: int = BOTS_PER_RUN) -> int | None:
+    """The tick function: make `tick_id` the newest tick and fan it out, or None when a newer tick has already
+    begun (a delayed redelivery: running it would act on an old market)."""
+    sizes = tick_log.begin(tick_id)
+    if sizes is None:
+        return None
+    return fan_out(invoker, tick_id, plan_runs(sizes, shards, bots_per_run))
 
 
 def trade_record(result: StepResult, execution, ts: str) -> dict:
@@ -56,11 +104,32 @@ def trade_record(result: StepResult, execution, ts: str) -> dict:
 
 
 class TradingEngine:
-    def __init__(self, bots: BotRepository, market_data: MarketData, live=None, quarantine=None):
+    def __init__(self, bots: BotRepository, market_data: MarketData, live=None, quarantine=None,
+                 tick_log: TickLog | None = None):
         self.bots = bots
         self.market_data = market_data
         self.live = live  # LiveTrader, when this engine may trade live (it has the key vault)
         self.quarantine = quarantine  # QuarantineService: a risk pause starts the bot's quarantine
+        self.tick_log = tick_log
+
+    def run(self, shards: Sequence[int], tick_id: str, now: datetime) -> ShardReport:
+        """One engine run: these shards, one after the other, for one tick, unless a newer tick has begun (then
+        nothing runs: see adapters/dynamo/ticks.py). Records each shard's size for the next tick's fan-out."""
+        report = ShardReport(tick_id, shards[0] if shards else -1)
+        if self.tick_log is not None:
+            newest = self.tick_log.newest()
+            if newest is not None and newest > tick_id:
+                report.stale = True
+                log.warning("stale tick: a newer one has begun", extra={"tick_id": tick_id, "newest": newest})
+                return report
+        sizes = {}
+        for shard in shards:
+            shard_report = self.run_shard(shard, tick_id, now)
+            sizes[shard] = shard_report.bots
+            report.add(shard_report)
+        if self.tick_log is not None:
+            self.tick_log.record_sizes(sizes)
+        return report
 
     def run_shard(self, shard: int, tick_id: str, now: datetime) -> ShardReport:
         """Every running bot of the shard, each on its own: a bot that cannot be loaded or stepped is paused

@@ -223,11 +223,19 @@ class DynamoBotRepository:
         Returns False when this tick was already applied (a retry, a duplicate delivery) or the bot changed
         meanwhile (a pause from the API): nothing is written, the next tick starts from the new state."""
         saved = replace(after, version=before.version + 1)
+        condition = "version = :read AND (attribute_not_exists(last_tick) OR last_tick < :tick)"
+        condition_values = {":read": before.version, ":tick": tick_id}
+        if not trades and not events:
+            # Only the bot's own state moved (a new day's start, a new drawdown peak, an order that rested): one
+            # conditional write, at half a transaction's write units.
+            try:
+                self.table.put(bot_to_item(saved, self.shards), condition=condition, values=condition_values)
+            except ConditionFailed:
+                return False
+            return True
         operations: list[dict[str, Any]] = [
-            {"Put": {"Item": bot_to_item(saved, self.shards),
-                     "ConditionExpression":
-                         "version = :read AND (attribute_not_exists(last_tick) OR last_tick < :tick)",
-                     "ExpressionAttributeValues": {":read": before.version, ":tick": tick_id}}},
+            {"Put": {"Item": bot_to_item(saved, self.shards), "ConditionExpression": condition,
+                     "ExpressionAttributeValues": condition_values}},
         ]
         for trade in trades:
             operations.append({"Put": {"Item": {

@@ -1,5 +1,9 @@
 """Strategy families. One vectorized definition per strategy (`positions`) drives the live tick
-(`target_position`, the same function read at the last candle) and the backtest (`domain/backtest.py`)."""
+(`target_positions`: its last candle, for every bot of one market and family at once) and the backtest
+(`domain/backtest.py`)."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from botfleet.domain.strategies.base import (
     LessThan,
@@ -30,5 +34,13 @@ def get_strategy(name: str) -> VectorizedStrategy:
         ) from None
 
 
+def target_positions(strategy_name: str, closes: Sequence[float],
+                     params_list: Sequence[Mapping[str, Any]]) -> list[int]:
+    """The target position (1 long, 0 flat) after the last close for each parameter set of one family on one
+    market: `[get_strategy(strategy_name).target_position(closes, p) for p in params_list]`, in one evaluation
+    that computes each indicator once per distinct period."""
+    return get_strategy(strategy_name).target_positions(closes, params_list)
+
+
 __all__ = ["STRATEGIES", "LessThan", "ParamSpec", "Strategy", "VectorizedStrategy", "get_strategy", "param_grid",
-           "validate_params"]
+           "target_positions", "validate_params"]

@@ -3,8 +3,13 @@ vectorized definition of its target position that drives both the live tick and 
 
 `positions(closes, params)` is the definition: given every close and a batch of parameter sets (each parameter
 an array, one entry per set), it returns the target position (1 long, 0 flat) at every candle for every set.
-The live tick's `target_position(closes, params)` is that same function evaluated for one set, read at the last
-candle; there is no second, scalar copy of any strategy's logic that could drift from the backtest.
+
+The live tick needs only the last candle, for every bot of one market and family at once:
+`target_positions(closes, params_list)`. A family may compute it without the whole (sets x candles) matrix
+(`_latest`: an indicator once per distinct period, the family's own enter/exit rules evaluated only where the
+last candle depends on them), but from the same indicator arithmetic and the same rules, so it equals
+`positions(...)[:, -1]` bit for bit; a property test holds the two together. One bot's `target_position` is
+`target_positions` for one set: there is no scalar copy of any strategy's logic that could drift.
 """
 
 from __future__ import annotations
@@ -92,6 +97,9 @@ class Strategy(Protocol):
     def target_position(self, closes: Sequence[float], params: Mapping[str, Any]) -> int:
         """1 to be long, 0 to be flat, given the closes up to and including now."""
 
+    def target_positions(self, closes: Sequence[float], params_list: Sequence[Mapping[str, Any]]) -> list[int]:
+        """`target_position` for each parameter set, all on the same closes (one market), in one evaluation."""
+
 
 class VectorizedStrategy:
     """The shared machinery; a family subclasses it and writes `_positions` (and `_warmups`) once."""
@@ -107,6 +115,11 @@ class VectorizedStrategy:
 
     def _warmups(self, params: ParamArrays) -> np.ndarray:
         raise NotImplementedError
+
+    def _latest(self, closes: np.ndarray, params: ParamArrays) -> np.ndarray:
+        """The position after the last close for every set (`positions(...)[:, -1]`), bool or int8; `closes` is
+        never empty. A family overrides this to skip the candles its last decision does not depend on."""
+        return self._positions(closes, params)[:, -1]
 
     # --- batch (backtest) --------------------------------------------------------------------------
     def positions(self, closes: np.ndarray, params: ParamArrays) -> np.ndarray:
@@ -146,18 +159,27 @@ class VectorizedStrategy:
         return int(self._warmups(self._one_set(params))[0])
 
     def target_position(self, closes: Sequence[float], params: Mapping[str, Any]) -> int:
-        # The batch definition for a single set, read at the last candle. It sees every close it is given
-        # (the live tick keeps 240), so it equals `positions(closes, ...)[0, -1]` bit for bit, including for
-        # families with memory (EMA, Wilder's RSI, hysteresis) whose value depends on the whole history.
+        # The fleet's path for a fleet of one. It sees every close it is given (the live tick keeps 240), so it
+        # equals `positions(closes, ...)[0, -1]` bit for bit, including for families with memory (EMA, Wilder's
+        # RSI, hysteresis) whose value depends on the whole history.
+        return self.target_positions(closes, (params,))[0]
+
+    def target_positions(self, closes: Sequence[float], params_list: Sequence[Mapping[str, Any]]) -> list[int]:
+        if not params_list:
+            return []
         if len(closes) == 0:
-            return 0
+            return [0] * len(params_list)
         array = np.fromiter(closes, dtype=np.float64, count=len(closes))
-        return int(self._positions(array, self._one_set(params))[0, -1])
+        return self._latest(array, self._sets(params_list)).astype(np.int8).tolist()
 
     def _one_set(self, params: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        # Validated params hold ints and decimal strings; float() reads both. Cheaper than as_arrays on the
-        # live path, which runs once per bot per tick.
-        return {spec.name: np.array((float(params[spec.name]),), dtype=spec.dtype) for spec in self.params}
+        return self._sets((params,))
+
+    def _sets(self, params_list: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+        # Validated params hold ints and decimal strings; float() reads both (and Decimals), then an int parameter
+        # is cast to int64 as `as_arrays` would. Cheaper than as_arrays on the live path, which runs every tick.
+        return {spec.name: np.array([float(params[spec.name]) for params in params_list], dtype=spec.dtype)
+                for spec in self.params}
 
 
 def validate_params(strategy: Strategy, raw: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from decimal import Decimal as D
 import numpy as np
 
 from botfleet.domain.strategies.base import LessThan, ParamArrays, ParamSpec, VectorizedStrategy
-from botfleet.domain.strategies.indicators import ema
+from botfleet.domain.strategies.indicators import distinct, ema
 
 
 class EmaCross(VectorizedStrategy):
@@ -33,3 +33,13 @@ class EmaCross(VectorizedStrategy):
             np.greater(averages[f], averages[s], out=out[row])
             out[row, : s - 1] = 0  # an EMA is defined from the first close, but means little before `slow` closes
         return out
+
+    def _latest(self, closes: np.ndarray, params: ParamArrays) -> np.ndarray:
+        # An EMA's last value depends on every close, so each distinct span is smoothed over the whole history,
+        # as in `_positions` (the same call, so the same bits), but once for all the sets that share it.
+        fast, slow = params["fast"], params["slow"]
+        spans, which = distinct(np.concatenate((fast, slow)))
+        last = np.array([ema(closes, span)[-1] for span in spans.tolist()])
+        long = np.greater(last[which[: len(fast)]], last[which[len(fast):]])
+        long &= len(closes) - 1 >= slow - 1  # `_positions`' warm-up: flat at close indices below slow - 1
+        return long

@@ -4,6 +4,10 @@ Each returns an array as long as its input, NaN where the indicator is not defin
 against it is simply False there (numpy compares NaN without warnings) and the strategy stays flat.
 Recursive indicators (EMA, Wilder's smoothing) and hysteresis are computed without a Python loop over
 candles: see `exponential_smoothing` and `latch`.
+
+The live tick needs only the last candle, for many parameter sets at once (`target_positions`):
+`rolling_means_at_end` and `Bands.at` compute an indicator at chosen candles with the very same floating-point
+operations as the whole series, so the tick and the backtest agree bit for bit, not merely to a tolerance.
 """
 
 from __future__ import annotations
@@ -19,13 +23,19 @@ import numpy as np
 _MAX_BLOCK_GROWTH_LOG = math.log(1e150)
 
 
+def _running_sum(closes: np.ndarray) -> np.ndarray:
+    """0 then the cumulative sum of the closes: the sum of closes[a:b] is running[b] - running[a]."""
+    running = np.empty(len(closes) + 1)
+    running[0] = 0.0
+    np.add.accumulate(closes, out=running[1:])  # = np.cumsum, minus ~2 µs of overhead the live tick feels
+    return running
+
+
 def rolling_means(closes: np.ndarray, windows: Iterable[int]) -> dict[int, np.ndarray]:
     """Simple moving averages of the last `window` closes, for each window, from ONE cumulative sum shared by
     all of them (O(n) per window whatever its length)."""
     n = len(closes)
-    running = np.empty(n + 1)
-    running[0] = 0.0
-    np.add.accumulate(closes, out=running[1:])  # = np.cumsum, minus ~2 µs of overhead the live tick feels
+    running = _running_sum(closes)
     means = {}
     for window in windows:
         mean = np.empty(n)
@@ -40,29 +50,63 @@ def rolling_means(closes: np.ndarray, windows: Iterable[int]) -> dict[int, np.nd
     return means
 
 
+def rolling_means_at_end(closes: np.ndarray, windows: np.ndarray) -> np.ndarray:
+    """`rolling_means(closes, ...)[w][-1]` for every entry w of the int array `windows` (repeats welcome): the
+    same difference of the same cumulative sums divided by w, at the last close only; NaN where w > len(closes)."""
+    n = len(closes)
+    running = _running_sum(closes)
+    first = n - windows  # index of each window's first close
+    defined = first >= 0
+    means = running[n] - running[np.where(defined, first, 0)]
+    np.divide(means, windows, out=means)
+    means[~defined] = np.nan
+    return means
+
+
 def rolling_mean(closes: np.ndarray, window: int) -> np.ndarray:
     """Simple moving average of the last `window` closes."""
     return rolling_means(closes, (window,))[window]
 
 
-def rolling_mean_std(closes: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Moving average and population standard deviation over `window` closes.
+class Bands:
+    """A series' cumulative sums and sums of squares, from which the band (moving average and population standard
+    deviation) of any window ending at any close is a few elementwise operations. `rolling_mean_std` evaluates it
+    at every close of one window (the backtest); the live tick evaluates it at a few (window, close) pairs. Both go
+    through `at`, so they see bit-identical bands.
 
-    Sums of squares are taken around the first close, not zero: E[x²] - E[x]² then cancels far fewer digits
-    for prices in the millions (BTC/ZAR), where raw squares would eat ~6 significant digits of the variance."""
+    Sums are taken around the first close, not zero: E[x²] - E[x]² then cancels far fewer digits for prices in the
+    millions (BTC/ZAR), where raw squares would eat ~6 significant digits of the variance."""
+
+    __slots__ = ("anchor", "squares", "sums")
+
+    def __init__(self, closes: np.ndarray) -> None:
+        self.anchor = closes[0] if len(closes) else 0.0
+        centered = closes - self.anchor
+        self.sums = _running_sum(centered)
+        self.squares = _running_sum(centered * centered)
+
+    def mean_at(self, window: np.ndarray | int, end: np.ndarray) -> np.ndarray:
+        """Mean of the `window` closes before index `end` (exclusive); needs end >= window (elementwise)."""
+        return self._centered_mean(window, end) + self.anchor
+
+    def at(self, window: np.ndarray | int, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and population sigma of the `window` closes before index `end` (exclusive); needs end >= window."""
+        window_mean = self._centered_mean(window, end)
+        variance = (self.squares[end] - self.squares[end - window]) / window - window_mean * window_mean
+        np.maximum(variance, 0.0, out=variance)  # rounding can leave a flat window at -1e-17
+        return window_mean + self.anchor, np.sqrt(variance)
+
+    def _centered_mean(self, window: np.ndarray | int, end: np.ndarray) -> np.ndarray:
+        return (self.sums[end] - self.sums[end - window]) / window
+
+
+def rolling_mean_std(closes: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Moving average and population standard deviation over `window` closes (see `Bands`)."""
     n = len(closes)
     mean, std = np.full(n, np.nan), np.full(n, np.nan)
     if window > n:
         return mean, std
-    anchor = closes[0]
-    centered = closes - anchor
-    sums = np.concatenate(([0.0], np.add.accumulate(centered)))
-    squares = np.concatenate(([0.0], np.add.accumulate(centered * centered)))
-    window_mean = (sums[window:] - sums[:-window]) / window
-    variance = (squares[window:] - squares[:-window]) / window - window_mean * window_mean
-    np.maximum(variance, 0.0, out=variance)  # rounding can leave a flat window at -1e-17
-    mean[window - 1:] = window_mean + anchor
-    std[window - 1:] = np.sqrt(variance)
+    mean[window - 1:], std[window - 1:] = Bands(closes).at(window, np.arange(window, n + 1))
     return mean, std
 
 
@@ -156,7 +200,8 @@ def _one_based_indices(n: int) -> np.ndarray:
 def latch(enter: np.ndarray, exit: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Hysteresis without a loop over candles: 1 from a candle where `enter` fires until the next candle where
     `exit` fires (exit wins when both fire), 0 before any signal. Each candle that fires stamps its index; a
-    running maximum carries the index of the last signal forward, and that signal's kind is the state."""
+    running maximum carries the index of the last signal forward, and that signal's kind is the state. So the
+    state after the last candle is `last_true(enter) > last_true(exit)` (see `target_positions`)."""
     n = len(enter)
     state = np.empty(n + 1, dtype=bool)  # index 0: "no signal yet" -> flat
     state[0] = False
@@ -167,3 +212,26 @@ def latch(enter: np.ndarray, exit: np.ndarray, out: np.ndarray | None = None) ->
         out = np.empty(n, dtype=np.int8)
     np.take(state, last_signal, out=out.view(bool))
     return out
+
+
+def last_true(mask: np.ndarray) -> np.ndarray:
+    """Index of the last True along the last axis, -1 where there is none (for `latch`'s state at the end)."""
+    n = mask.shape[-1]
+    if n == 0:
+        return np.full(mask.shape[:-1], -1, dtype=np.int64)
+    last = n - 1 - np.argmax(mask[..., ::-1], axis=-1)  # argmax finds the first True from the end (0 if none)
+    return np.where(mask.any(axis=-1), last, -1)
+
+
+_FIRST = np.zeros(1, dtype=np.intp)
+_FIRST.setflags(write=False)
+
+
+def distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`np.unique(values, return_inverse=True)`, without its ~8 µs for the one or two values of a single bot."""
+    if len(values) == 1:
+        return values, _FIRST
+    if len(values) <= 16 and values.dtype.kind == "i":  # (integers only: a set would not collapse NaNs)
+        unique = np.array(sorted(set(values.tolist())), dtype=values.dtype)
+        return unique, np.searchsorted(unique, values)
+    return np.unique(values, return_inverse=True)

@@ -7,7 +7,7 @@ from decimal import Decimal as D
 import numpy as np
 
 from botfleet.domain.strategies.base import LessThan, ParamArrays, ParamSpec, VectorizedStrategy
-from botfleet.domain.strategies.indicators import rolling_means
+from botfleet.domain.strategies.indicators import rolling_means, rolling_means_at_end
 
 
 class SmaCross(VectorizedStrategy):
@@ -32,3 +32,9 @@ class SmaCross(VectorizedStrategy):
             # Before the slow window fills, its mean is NaN and the comparison is False: flat.
             np.greater(means[f], means[s], out=out[row])
         return out
+
+    def _latest(self, closes: np.ndarray, params: ParamArrays) -> np.ndarray:
+        # Only the last candle's two averages matter (no state carries over), from one cumulative sum.
+        fast, slow = params["fast"], params["slow"]
+        means = rolling_means_at_end(closes, np.concatenate((fast, slow)))
+        return np.greater(means[: len(fast)], means[len(fast):])
