@@ -102,6 +102,17 @@ def test_summary_per_exchange(api):
     assert summary["exchange"] == "luno" and summary["trades"] == 2 == len(trades)
     assert D(summary["volume"]) == sum(D(t["cost"]) for t in trades)
     assert D(summary["realized_pnl"]) == sum(D(t["realized_pnl"]) for t in trades)
+    # A deleted bot's trades still count: its totals were carried into the owner's retired totals as it went.
+    second = api.call("bots", "POST", "/api/bots", {**BOT, "name": "second"}, token=token)[1]
+    assert api.call("bots", "DELETE", f"/api/bots/{bot['id']}", token=token)[0] == 204
+    assert api.call("bots", "GET", "/api/trades/summary", token=token)[1]["items"] == [summary]
+    move_market(5)
+    _tick(second["id"], 2)
+    (both,) = api.call("bots", "GET", "/api/trades/summary", token=token)[1]["items"]
+    assert both["trades"] == 3 and D(both["volume"]) > D(summary["volume"])
+    status, metrics = api.call("ops", "GET", "/api/metrics", token=token, headers={"Accept": "application/json"})
+    assert status == 200 and [(row["trades"], D(row["volume"])) for row in metrics["trades"]] == [
+        (3, D(both["volume"]))]
 
 
 def test_limit_order_bots_rest_and_reserve(api):

@@ -74,6 +74,8 @@ class DynamoMeter:
     written_items: int = 0
     written_bytes: int = 0
     written_entities: Counter = field(default_factory=Counter)  # by the items' `entity` (puts and updates)
+    write_units_by_entity: Counter = field(default_factory=Counter)
+    read_units_by_operation: Counter = field(default_factory=Counter)
     _consistent: bool = False  # the last GetItem's ConsistentRead (calls on one client are sequential here)
 
     def attach(self, client) -> DynamoMeter:
@@ -86,11 +88,15 @@ class DynamoMeter:
         self.write_units = self.read_units = 0.0
         self.written_items = self.written_bytes = 0
         self.written_entities.clear()
+        self.write_units_by_entity.clear()
+        self.read_units_by_operation.clear()
 
     def _write(self, size: int, *, transactional: bool = False, item: dict | None = None) -> None:
-        if item is not None:
-            self.written_entities[(item.get("entity") or {}).get("S", "?")] += 1
-        self.write_units += write_units(size, transactional=transactional)
+        entity = (item.get("entity") or {}).get("S", "?") if item is not None else "?"
+        units = write_units(size, transactional=transactional)
+        self.written_entities[entity] += 1
+        self.write_units_by_entity[entity] += units
+        self.write_units += units
         self.written_items += 1
         self.written_bytes += size
 
@@ -118,14 +124,16 @@ class DynamoMeter:
 
     def _reply(self, parsed: dict[str, Any], event_name: str, **kwargs: Any) -> None:
         operation = event_name.rsplit(".", 1)[-1]
+        units = 0.0
         if operation == "UpdateItem":
             attributes = parsed.get("Attributes") or {}
             self._write(item_size(attributes), item=attributes)
         elif operation == "GetItem":
-            self.read_units += read_units(item_size(parsed.get("Item") or {}), consistent=self._consistent)
+            units = read_units(item_size(parsed.get("Item") or {}), consistent=self._consistent)
         elif operation in ("Query", "Scan"):
-            size = sum(item_size(item) for item in parsed.get("Items", []))
-            self.read_units += read_units(size)
+            units = read_units(sum(item_size(item) for item in parsed.get("Items", [])))
         elif operation == "BatchGetItem":
             for items in parsed.get("Responses", {}).values():
-                self.read_units += sum(read_units(item_size(item)) for item in items)
+                units += sum(read_units(item_size(item)) for item in items)
+        self.read_units += units
+        self.read_units_by_operation[operation] += units

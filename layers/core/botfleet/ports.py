@@ -80,7 +80,10 @@ class BotRepository(Protocol):
     def ids_with_history(self, owner_id: str) -> set[str]:
         """The owner's bots, current or deleted earlier, whose trades, events or models may still be stored."""
     def events(self, bot_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]: ...
-    def summaries(self, owner_id: str) -> list[dict[str, Any]]: ...
+    def summaries(self, owner_id: str) -> list[dict[str, Any]]:
+        """The owner's trade totals per exchange and quote: the bots' books plus their deleted bots' (retired)."""
+
+    def retired_totals(self, owner_id: str) -> list[dict[str, Any]]: ...
 
 
 class TradeRepository(Protocol):
@@ -226,7 +229,8 @@ class Counters(Protocol):
 
     def fleet(self) -> dict[str, Any]: ...
     def of_user(self, user_id: str) -> dict[str, Any]: ...
-    def all_trade_summaries(self) -> list[dict[str, Any]]: ...
+    def all_retired_totals(self) -> list[dict[str, Any]]:
+        """Every user's retired trade totals (what their deleted bots traded)."""
 
 
 class StoredKeys(Protocol):

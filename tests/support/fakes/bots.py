@@ -7,7 +7,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from botfleet.domain.bots import Bot
+from botfleet.domain.bots import Bot, merge_trade_totals, trade_totals
 from botfleet.domain.exchanges import get_exchange
 from botfleet.domain.ledger import Ledger
 from botfleet.errors import AlreadyExists, WriteConflict
@@ -53,7 +53,7 @@ class FakeBotRepository:
         self.ever_owned: dict[str, str] = {}  # bot id -> owner id, kept after removal (as the trades' owner index)
         self.injections = injections if injections is not None else FakeInjections()
         self.events_of: dict[str, list[dict[str, Any]]] = {}  # bot id -> events (the tick writes them)
-        self.summaries_of: dict[str, list[dict[str, Any]]] = {}  # owner id -> per-exchange trade summaries
+        self.retired_of: dict[str, list[dict[str, Any]]] = {}  # owner id -> deleted bots' trade totals
         self.saves = 0  # successful version-checked writes
         self._others: list[Callable[[Bot], Bot]] = []
 
@@ -120,9 +120,11 @@ class FakeBotRepository:
         self.remove(bot.owner_id, bot.id)
 
     def remove(self, owner_id: str, bot_id: str) -> bool:
-        if self.bots.pop((owner_id, bot_id), None) is None:
+        bot = self.bots.pop((owner_id, bot_id), None)
+        if bot is None:
             return False
         self.owners.pop(bot_id, None)
+        self.retired_of.setdefault(owner_id, []).extend(trade_totals([bot]))
         return True
 
     def purge_history(self, bot_id: str) -> int:
@@ -137,7 +139,10 @@ class FakeBotRepository:
         return paged(events, limit, cursor, f"events-of:{bot_id}")
 
     def summaries(self, owner_id: str) -> list[dict[str, Any]]:
-        return copied(self.summaries_of.get(owner_id, []))
+        return merge_trade_totals([*trade_totals(self._of_owner(owner_id)), *self.retired_totals(owner_id)])
+
+    def retired_totals(self, owner_id: str) -> list[dict[str, Any]]:
+        return merge_trade_totals(copied(self.retired_of.get(owner_id, [])))
 
     def _of_owner(self, owner_id: str) -> list[Bot]:
         return sorted((bot for (owner, _), bot in self.bots.items() if owner == owner_id), key=lambda bot: bot.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -149,3 +150,27 @@ def check_capital(exchange_id: str, symbol: str, capital: Decimal) -> None:
             f"({rules.min_notional} {rules.quote} plus fee)",
             code="below_min_notional",
         )
+
+
+def trade_totals(bots: Iterable[Bot]) -> list[dict[str, Any]]:
+    """Per exchange and quote currency: the trades, volume, fees (in quote) and realized P&L of these bots, read off
+    their books (the ledger counts every fill and keeps the trial balance), so no per-fill summary write is needed."""
+    return merge_trade_totals(
+        {"exchange": bot.exchange, "quote_currency": bot.ledger.quote, "trades": bot.ledger.fills,
+         "volume": bot.ledger.bought_quote + bot.ledger.sold_quote, "fees": bot.ledger.fees_paid,
+         "realized_pnl": bot.ledger.realized_pnl}
+        for bot in bots
+    )
+
+
+def merge_trade_totals(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of trade totals added up per (exchange, quote currency); rows with no trade are left out."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        key = (str(row["exchange"]), str(row["quote_currency"]))
+        total = merged.setdefault(key, {"exchange": key[0], "quote_currency": key[1], "trades": 0,
+                                        "volume": Decimal(0), "fees": Decimal(0), "realized_pnl": Decimal(0)})
+        total["trades"] += int(row["trades"])
+        for name in ("volume", "fees", "realized_pnl"):
+            total[name] += Decimal(row[name])
+    return [total for total in merged.values() if total["trades"]]

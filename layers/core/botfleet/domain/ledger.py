@@ -34,6 +34,7 @@ class Ledger:
     realized_pnl: Decimal = ZERO
     fees_paid: Decimal = ZERO  # valued in quote at each fill's price
     consecutive_losses: int = 0
+    fills: int = 0  # executions booked: with the trial balance below, the bot's trade totals (domain.bots)
     # the trial balance: totals only ever added to
     contributed: Decimal = ZERO  # allocated capital: initial + deposits - withdrawals
     bought_quote: Decimal = ZERO
@@ -140,7 +141,7 @@ class Ledger:
                 sold_quote=ledger.sold_quote + cost, sold_base=ledger.sold_base + amount,
             )
         ledger = replace(
-            ledger, fees_paid=ledger.fees_paid + fee_in_quote,
+            ledger, fees_paid=ledger.fees_paid + fee_in_quote, fills=ledger.fills + 1,
             fee_quote_total=ledger.fee_quote_total + (fee if fee_currency == self.quote else ZERO),
             fee_base_total=ledger.fee_base_total + (fee if fee_currency == self.base else ZERO),
         )
@@ -217,6 +218,7 @@ class Ledger:
     def from_item(cls, item: dict[str, Any]) -> Ledger:
         values = dict(item)
         values["consecutive_losses"] = int(values.get("consecutive_losses", 0))
+        values["fills"] = int(values.get("fills", 0))
         # Books stored before `rebase_pending` kept the last mark instead, zero meaning "rebase at the next one".
         last_mark = values.pop("last_mark", None)
         if "rebase_pending" not in values:

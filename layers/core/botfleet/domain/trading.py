@@ -40,13 +40,15 @@ def feed_jump(closes: Sequence[float]) -> str | None:
     return None
 
 
-def step(bot: Bot, closes: Sequence[float], book: OrderBook, mark: Decimal, tick_id: str) -> StepResult:
+def step(bot: Bot, closes: Sequence[float], book: OrderBook, mark: Decimal, tick_id: str,
+         target: int | None = None) -> StepResult:
     """Paper trading: run `bot` for one tick against the market (closes up to now, the book, the mark price)."""
-    return run_tick(bot, closes, tick_id, PaperVenue(book, mark))
+    return run_tick(bot, closes, tick_id, PaperVenue(book, mark), target)
 
 
-def run_tick(bot: Bot, closes: Sequence[float], tick_id: str, venue: Venue) -> StepResult:
-    """Run `bot` for one tick, trading through `venue`."""
+def run_tick(bot: Bot, closes: Sequence[float], tick_id: str, venue: Venue, target: int | None = None) -> StepResult:
+    """Run `bot` for one tick, trading through `venue`. `target` is the strategy's decision when the caller has
+    already made it for many bots at once (strategies.target_positions, the same decision); else it is made here."""
     tick = Tick(bot, tick_id)
     if venue.judges_feed:
         jump = feed_jump(closes)
@@ -64,7 +66,7 @@ def run_tick(bot: Bot, closes: Sequence[float], tick_id: str, venue: Venue) -> S
     if breach and venue.stops_out_before_trading:
         return _stop_out(tick, venue, breach, mark)
     if breach is None and not (venue.one_order_in_flight and tick.orders):
-        _trade_toward_target(tick, venue, closes)
+        _trade_toward_target(tick, venue, closes, target)
     if venue.halt:  # the venue could not send (live: the exchange refused the key)
         return _halted(tick, venue)
 
@@ -79,11 +81,12 @@ def run_tick(bot: Bot, closes: Sequence[float], tick_id: str, venue: Venue) -> S
     return tick.finish()
 
 
-def _trade_toward_target(tick: Tick, venue: Venue, closes: Sequence[float]) -> None:
+def _trade_toward_target(tick: Tick, venue: Venue, closes: Sequence[float], target: int | None) -> None:
     """The strategy says long (1) or flat (0); the bot goes all in or all out, unless an order on the wanted
     side is already working. Orders on the other side are cancelled first."""
     bot = tick.bot
-    target = get_strategy(bot.strategy).target_position(closes, bot.params)
+    if target is None:
+        target = get_strategy(bot.strategy).target_position(closes, bot.params)
     holding = tick.ledger.base_total >= tick.rules.min_amount
     working_sides = {order.side for order in tick.orders}
     wanted = "buy" if target == 1 else "sell"

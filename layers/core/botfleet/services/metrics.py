@@ -9,6 +9,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
+from botfleet.domain.bots import Bot, merge_trade_totals, trade_totals
 from botfleet.ports import Counters
 from botfleet.services.auth import Principal
 
@@ -21,7 +22,8 @@ class MetricsService:
     def snapshot(self, caller: Principal) -> dict[str, Any]:
         fleet = caller.is_admin
         bots = self.bots.whole_fleet() if fleet else self.bots.all_of_owner(caller.user_id)
-        summaries = self.counters.all_trade_summaries() if fleet else self.bots.summaries(caller.user_id)
+        retired = self.counters.all_retired_totals() if fleet else self.bots.retired_totals(caller.user_id)
+        summaries = merge_trade_totals([*trade_totals(bot for bot in bots if isinstance(bot, Bot)), *retired])
         counters = self.counters.fleet()
         statuses = Counter(bot.status for bot in bots)
         quarantines = sum(int(bot.pause_count) for bot in bots)

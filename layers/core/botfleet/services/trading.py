@@ -123,21 +123,24 @@ class TradingEngine:
                 log.warning("stale tick: a newer one has begun", extra={"tick_id": tick_id, "newest": newest})
                 return report
         sizes = {}
+        views: dict[tuple[str, str], tuple | None] = {}  # one view per market for the whole run, not per shard
         for shard in shards:
-            shard_report = self.run_shard(shard, tick_id, now)
+            shard_report = self.run_shard(shard, tick_id, now, views)
             sizes[shard] = shard_report.bots
             report.add(shard_report)
         if self.tick_log is not None:
             self.tick_log.record_sizes(sizes)
         return report
 
-    def run_shard(self, shard: int, tick_id: str, now: datetime) -> ShardReport:
+    def run_shard(self, shard: int, tick_id: str, now: datetime,
+                  views: dict[tuple[str, str], tuple | None] | None = None) -> ShardReport:
         """Every running bot of the shard, each on its own: a bot that cannot be loaded or stepped is paused
         with the reason `engine_error` and an event, and the rest of the shard trades on. A market whose view
         cannot be had this tick (a feed outage) skips its bots until the next tick, without pausing them."""
         report = ShardReport(tick_id, shard)
-        views: dict[tuple[str, str], tuple | None] = {}
+        views = {} if views is None else views
         ts = iso(now)
+        runnable: list[Bot] = []
         for bot in self.bots.running_in_shard(shard):
             report.bots += 1
             if isinstance(bot, UnreadableBot):
@@ -157,13 +160,39 @@ class TradingEngine:
             if views[key] is None:
                 report.skipped += 1
                 continue
+            runnable.append(bot)
+        targets = self._decide(runnable, views)
+        for bot in runnable:
             try:
-                self._run_bot(bot, views[key], tick_id, ts, report)
+                self._run_bot(bot, views[(bot.exchange, bot.symbol)], tick_id, ts, report, targets.get(bot.id))
             except Exception as exc:  # a defect in one bot never stops its shard
                 log.exception("bot failed in the tick", extra={"bot_id": bot.id})
                 self._pause_unrunnable(bot.owner_id, bot.id, f"the engine failed on it ({type(exc).__name__})",
                                        ts, report)
         return report
+
+    def _decide(self, bots: list[Bot], views: dict[tuple[str, str], tuple | None]) -> dict[str, int]:
+        """The strategies' decisions for the paper bots, made at once for every bot of one market and strategy
+        family (strategies.target_positions: the same decision each bot would make alone, ~10x faster). A group
+        whose batch fails (one bot's stored parameters are broken) is left to decide bot by bot, so the failure
+        stays that one bot's."""
+        from botfleet.domain.strategies import target_positions  # numpy: see _run_bot
+
+        groups: dict[tuple[str, str, str], list[Bot]] = {}
+        for bot in bots:
+            if bot.mode == "paper":
+                groups.setdefault((bot.exchange, bot.symbol, bot.strategy), []).append(bot)
+        targets: dict[str, int] = {}
+        for (exchange, symbol, strategy), group in groups.items():
+            closes = views[(exchange, symbol)][1]
+            try:
+                decided = target_positions(strategy, closes, [bot.params for bot in group])
+            except Exception:
+                log.warning("batch decision failed; deciding bot by bot",
+                            extra={"exchange": exchange, "symbol": symbol, "strategy": strategy}, exc_info=True)
+                continue
+            targets.update(zip((bot.id for bot in group), decided, strict=True))
+        return targets
 
     def _market_view(self, exchange: str, symbol: str, tick_id: str) -> tuple | None:
         try:
@@ -180,7 +209,8 @@ class TradingEngine:
         except Exception:  # the table itself is failing: nothing more to do for this bot this tick
             log.exception("could not pause a failing bot", extra={"bot_id": bot_id})
 
-    def _run_bot(self, bot: Bot, market: tuple, tick_id: str, ts: str, report: ShardReport) -> None:
+    def _run_bot(self, bot: Bot, market: tuple, tick_id: str, ts: str, report: ShardReport,
+                 target: int | None = None) -> None:
         # Here, not at the top: the tick function imports this module only to fan out, and the strategies
         # behind `step` bring numpy (~50 ms of a cold start it doesn't need).
         from botfleet.domain.trading import step
@@ -189,7 +219,7 @@ class TradingEngine:
         if bot.mode == "live":
             result = self.live.step(bot, closes, tick_id)
         else:
-            result = step(bot, closes, view.book, view.mark, tick_id)
+            result = step(bot, closes, view.book, view.mark, tick_id, target)
         for event in result.events:
             if event["kind"] == "order_rejected":
                 report.rejected[event["rule"]] = report.rejected.get(event["rule"], 0) + 1

@@ -11,7 +11,7 @@ from typing import Any
 from botfleet.adapters.dynamo.injections import injection_item
 from botfleet.adapters.dynamo.schema import bot_pk, shard_pk, user_pk, user_trades_pk
 from botfleet.adapters.dynamo.table import ConditionFailed, Table
-from botfleet.domain.bots import Bot, UnreadableBot
+from botfleet.domain.bots import Bot, UnreadableBot, merge_trade_totals, trade_totals
 from botfleet.domain.ledger import Ledger
 from botfleet.domain.orders import RestingOrder
 from botfleet.domain.quarantine import QuarantineState
@@ -20,6 +20,12 @@ from botfleet.errors import AlreadyExists
 from botfleet.settings import ConfigurationError
 
 _BOT_FIELDS = {f.name for f in fields(Bot)}
+#: gsi2 partition of every user's retired trade totals (bots deleted or regenerated): one Query for the fleet view.
+RETIRED_TOTALS = "RETIRED_TOTALS"
+
+
+def retired_totals_sk(exchange: str, quote: str) -> str:
+    return f"RETIRED#{exchange}#{quote}"
 
 
 def shard_of(bot_id: str, shards: int) -> int:
@@ -159,18 +165,45 @@ class DynamoBotRepository:
     def delete(self, bot: Bot) -> None:
         self.remove(bot.owner_id, bot.id)
 
-    def remove(self, owner_id: str, bot_id: str) -> bool:
-        """Delete the owner's bot by its key alone, without reading it (so even a bot whose stored state is
-        corrupt can be removed). False when the owner has no such bot."""
-        try:
-            self.table.transact([
-                {"Delete": {"Key": dict(zip(("pk", "sk"), bot_key(owner_id, bot_id), strict=True)),
-                            "ConditionExpression": "attribute_exists(pk)"}},
-                {"Delete": {"Key": {"pk": bot_pk(bot_id), "sk": "META"}}},
-            ])
-        except ConditionFailed:
-            return False
-        return True
+    def remove(self, owner_id: str, bot_id: str, *, attempts: int = 3) -> bool:
+        """Delete the owner's bot and carry its trade totals into the owner's retired totals, atomically, if the bot
+        is still the version read (a tick may book a fill meanwhile: then read again). A bot whose stored state is
+        corrupt is deleted by its key alone. False when the owner has no such bot; ConditionFailed when it kept
+        changing for `attempts` reads."""
+        key = dict(zip(("pk", "sk"), bot_key(owner_id, bot_id), strict=True))
+        for attempt in range(attempts):
+            item = self.table.get(key["pk"], key["sk"], consistent=True)
+            if item is None:
+                return False
+            bot = load_bot(item)
+            operations: list[dict[str, Any]] = [{"Delete": {"Key": key, "ConditionExpression": "attribute_exists(pk)"}},
+                                                {"Delete": {"Key": {"pk": bot_pk(bot_id), "sk": "META"}}}]
+            if isinstance(bot, Bot):
+                operations[0]["Delete"].update(ConditionExpression="version = :read",
+                                               ExpressionAttributeValues={":read": bot.version})
+                operations += [self._retire_totals(owner_id, row) for row in trade_totals([bot])]
+            try:
+                self.table.transact(operations)
+            except ConditionFailed:
+                if attempt == attempts - 1:
+                    raise
+                continue
+            return True
+        return False
+
+    @staticmethod
+    def _retire_totals(owner_id: str, row: dict[str, Any]) -> dict[str, Any]:
+        return {"Update": {
+            "Key": {"pk": user_pk(owner_id), "sk": retired_totals_sk(row["exchange"], row["quote_currency"])},
+            "UpdateExpression": "SET entity = :entity, exchange = :exchange, quote_currency = :quote, "
+                                "gsi2pk = :all, gsi2sk = :me "
+                                "ADD trades :count, volume :volume, fees :fees, realized_pnl :pnl",
+            "ExpressionAttributeValues": {
+                ":all": RETIRED_TOTALS, ":me": f"{owner_id}#{row['exchange']}#{row['quote_currency']}",
+                ":entity": "retired_trade_totals", ":exchange": row["exchange"], ":quote": row["quote_currency"],
+                ":count": row["trades"], ":volume": row["volume"], ":fees": row["fees"], ":pnl": row["realized_pnl"],
+            },
+        }}
 
     def purge_history(self, bot_id: str) -> int:
         """Delete a bot's trades and events (account deletion). Returns how many items went."""
@@ -216,9 +249,9 @@ class DynamoBotRepository:
 
     def record_tick(self, before: Bot, after: Bot, trades: list[dict[str, Any]], events: list[dict[str, Any]],
                     tick_id: str) -> bool:
-        """A tick's outcome for one bot, atomically and exactly once per (bot, tick): its trades, its events,
-        the bot's new state and the owner's per-exchange totals. The bot is written only if it is still the
-        version the tick read and the tick is newer than its last one.
+        """A tick's outcome for one bot, atomically and exactly once per (bot, tick): its trades, its events and
+        the bot's new state (whose books carry its trade totals: see `summaries`). The bot is written only if it is
+        still the version the tick read and the tick is newer than its last one.
 
         Returns False when this tick was already applied (a retry, a duplicate delivery) or the bot changed
         meanwhile (a pause from the API): nothing is written, the next tick starts from the new state."""
@@ -247,22 +280,6 @@ class DynamoBotRepository:
                 "pk": bot_pk(before.id), "sk": f"EVENT#{event['ts']}#{number:03d}", "entity": "bot_event",
                 "owner_id": before.owner_id, "bot_id": before.id, **event,
             }}})
-        if trades:
-            quote = before.quote_currency
-            fees = sum((t["fee"] if t["fee_currency"] == quote else t["fee"] * t["price"] for t in trades), Decimal(0))
-            operations.append({"Update": {
-                "Key": {"pk": user_pk(before.owner_id), "sk": f"SUMMARY#{before.exchange}#{quote}"},
-                "UpdateExpression": "SET entity = :entity, exchange = :exchange, quote_currency = :quote, "
-                                    "gsi2pk = :all, gsi2sk = :me "
-                                    "ADD trades :count, volume :volume, fees :fees, realized_pnl :pnl",
-                "ExpressionAttributeValues": {
-                    # gsi2 SUMMARIES: admins' fleet metrics add up every user's summaries in one Query
-                    ":all": "SUMMARIES", ":me": f"{before.owner_id}#{before.exchange}#{quote}",
-                    ":entity": "trade_summary", ":exchange": before.exchange, ":quote": quote,
-                    ":count": len(trades), ":volume": sum((t["cost"] for t in trades), Decimal(0)),
-                    ":fees": fees, ":pnl": sum((t["realized_pnl"] for t in trades), Decimal(0)),
-                },
-            }})
         errors = sum(1 for event in events if event["kind"] in ("order_rejected", "sanity_pause"))
         if errors:
             for pk in (user_pk(before.owner_id), "FLEET"):
@@ -286,8 +303,15 @@ class DynamoBotRepository:
         )
 
     def summaries(self, owner_id: str) -> list[dict[str, Any]]:
-        return self.table.query_all("pk = :pk AND begins_with(sk, :summary)",
-                                    {":pk": user_pk(owner_id), ":summary": "SUMMARY#"})
+        """The owner's trade totals per exchange and quote currency: their bots' books plus what their deleted bots
+        left (retired totals)."""
+        bots = [bot for bot in map(load_bot, self.table.query_all(
+            "pk = :pk AND begins_with(sk, :bot)", {":pk": user_pk(owner_id), ":bot": "BOT#"})) if isinstance(bot, Bot)]
+        return merge_trade_totals([*trade_totals(bots), *self.retired_totals(owner_id)])
+
+    def retired_totals(self, owner_id: str) -> list[dict[str, Any]]:
+        return self.table.query_all("pk = :pk AND begins_with(sk, :retired)",
+                                    {":pk": user_pk(owner_id), ":retired": "RETIRED#"})
 
 
 class DynamoTradeRepository:

@@ -1,6 +1,6 @@
 """What the tick counts as it goes (written in its transactions, adapters/dynamo/bots.py), read for metrics:
-`FLEET` / `COUNTERS` (ticks, errors), `USER#<id>` / `COUNTERS` (a user's errors), and every user's per-exchange
-trade summaries through gsi2 `SUMMARIES` (one Query for the admins' fleet view)."""
+`FLEET` / `COUNTERS` (ticks, errors), `USER#<id>` / `COUNTERS` (a user's errors), and every user's retired trade
+totals (what deleted bots traded; the running ones' are in their books) through gsi2 `RETIRED_TOTALS`."""
 
 from __future__ import annotations
 
@@ -20,5 +20,7 @@ class DynamoCounters:
     def of_user(self, user_id: str) -> dict[str, Any]:
         return self.table.get(user_pk(user_id), "COUNTERS") or {}
 
-    def all_trade_summaries(self) -> list[dict[str, Any]]:
-        return self.table.query_all("gsi2pk = :s", {":s": "SUMMARIES"}, index="gsi2")
+    def all_retired_totals(self) -> list[dict[str, Any]]:
+        from botfleet.adapters.dynamo.bots import RETIRED_TOTALS
+
+        return self.table.query_all("gsi2pk = :s", {":s": RETIRED_TOTALS}, index="gsi2")
