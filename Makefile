@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: help venv system-packages web browser run test test-fast lint format unit integration infra local-cloud e2e fuzz openapi openapi-check \
-        synth bench bench-training bench-web clean
+        synth bench bench-training bench-web bench-decisions bench-scale bench-cost bench-ws clean
 
 help:
 	@echo "make run            start the local cloud with demo bots (READY http://127.0.0.1:8000)"
@@ -20,6 +20,10 @@ help:
 	@echo "make bench          startup, cold starts, DynamoDB calls/bot/tick, decisions/s, paper fills/s"
 	@echo "make bench-training the backtester vs vectorbt and backtesting.py (installs the peers)"
 	@echo "make bench-web      the dashboard: first-load JS gzipped; long tasks with 500 bots and 50 fills/s"
+	@echo "make bench-decisions  strategy decisions/s per family, batched per market vs bot by bot (goal 200,000)"
+	@echo "make bench-scale    the tick at fleet size (BOTS=1000): write/read units per bot per tick, engine runs"
+	@echo "make bench-cost     cost per bot-month, 1,000 and 10,000 bots, us-east-1 and af-south-1 (goal 0.02 USD)"
+	@echo "make bench-ws       1,000 WebSocket connections: tick -> trade message p50/p95/max, lost (goal p95 250 ms)"
 	@echo "make openapi        regenerate docs/openapi.json;  make synth  synthesize the CDK app (light)"
 	@echo "make web            build the dashboard (web/ → web/dist; npm ci from the lock when needed)"
 	@echo "make browser        the browser tier: Debian's chromium driven by Playwright against the local cloud"
@@ -144,6 +148,22 @@ bench-training: $(STAMP)
 # Debian's chromium against the local cloud while 50 trade events a second arrive (long tasks, events/s).
 bench-web: $(STAMP) system-packages web
 	$(PY) tests/bench/web.py
+
+# Scale and cost (docs/scaling.md). Decisions: every strategy family, a fleet on one market, batched vs per bot.
+bench-decisions: $(STAMP)
+	$(PY) tests/bench/decisions.py
+
+# The real tick over BOTS paper bots against moto, metered in billed DynamoDB units (quiet and 10 % trading fleets).
+BOTS ?= 1000
+bench-scale: $(STAMP)
+	$(PY) tests/bench/scale.py --bots $(BOTS)
+
+# The cost model: bench-scale's measured counts times AWS's published prices; one line per scenario and region.
+bench-cost: $(STAMP)
+	$(PY) tests/bench/cost.py
+
+bench-ws: $(STAMP) web
+	$(PY) tests/bench/ws.py
 
 clean:
 	rm -rf cdk.out .local .pytest_cache .ruff_cache

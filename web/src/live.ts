@@ -1,8 +1,10 @@
 // One WebSocket for the whole app (docs/websocket.md): subscribe on open, a ping every 30 s (API Gateway's idle
-// limit is 10 min), reconnect with exponential backoff and full jitter (capped at 30 s) after any drop, and a
-// "resync" signal after a reconnect so views read over REST what they missed. A socket refused at the handshake
-// cannot say why in a browser, so before reconnecting the session is checked over REST: a revoked token
-// answers 401 there, and the session ends instead of retrying forever.
+// limit is 10 min) whose pong must come within 10 s or the socket is given up on, reconnect with exponential
+// backoff and full jitter (capped at 30 s) after any drop, and a "resync" signal after a reconnect so views read
+// over REST what they missed. A "batch" message is several events in one (a busy broadcast): each is delivered
+// as if it had come alone. A socket refused at the handshake cannot say why in a browser, so before reconnecting
+// the session is checked over REST: a revoked token answers 401 there, and the session ends instead of retrying
+// forever.
 import { Bus, Store } from "./store";
 
 export type LinkState = "idle" | "connecting" | "live" | "reconnecting" | "offline";
@@ -106,6 +108,13 @@ export class LiveSocket {
         clearTimeout(this.pongTimer);
         this.pongTimer = undefined;
       }
+      if (parsed.type === "batch") {
+        if (!Array.isArray(parsed.data)) return;
+        for (const event of parsed.data as Array<{ type?: unknown; data?: unknown } | null>) {
+          if (event && typeof event.type === "string") this.deliver(event.type, event.data);
+        }
+        return;
+      }
       if (parsed.type) this.deliver(parsed.type, parsed.data);
     };
     socket.onclose = () => {
@@ -133,9 +142,21 @@ export class LiveSocket {
 
   private ping(): void {
     if (!this.send({ action: "ping" })) return;
-    clearTimeout(this.pongTimer);
+    if (this.pongTimer !== undefined) return; // the last ping's deadline still runs: a later ping must not move it
     // A half-open connection (laptop lid, NAT) never closes by itself: no pong in time means it is gone.
-    this.pongTimer = window.setTimeout(() => this.socket?.close(), PONG_TIMEOUT_MS);
+    this.pongTimer = window.setTimeout(() => this.abandon(), PONG_TIMEOUT_MS);
+  }
+
+  /** Give up on a socket that stopped answering and reconnect now. Not close() and wait: on a half-open
+   * connection the closing handshake gets no answer either, and onclose can take minutes to come. */
+  private abandon(): void {
+    const socket = this.socket;
+    if (!socket) return;
+    this.socket = null;
+    socket.onclose = socket.onmessage = socket.onerror = socket.onopen = null;
+    socket.close(4000, "no pong");
+    this.clearTimers();
+    if (!this.stopped) this.scheduleReconnect();
   }
 
   private clearTimers(): void {

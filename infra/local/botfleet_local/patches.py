@@ -27,6 +27,8 @@ What is patched, and why:
 6. `moto.stepfunctions.models.stepfunctions_backends` - CloudFormation creates state machines
    in this (non-executing) backend; point it at the parser backend that really executes.
    And `default_user_config["stepfunctions"]["execute_state_machine"] = True`.
+7. `Table.query` / `Table.all_items` (queries.py) - moto sorts the whole table for every Query;
+   a Query reads only its partition here, as in DynamoDB. And TransactWriteItems (transactions.py).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import threading
 import time
 from typing import Any, Protocol
 
-from botfleet_local import transactions
+from botfleet_local import queries, transactions
 
 log = logging.getLogger("botfleet_local.patches")
 
@@ -91,6 +93,7 @@ def install() -> None:
         _patch_events()
         _patch_stepfunctions()
         transactions.install()  # DynamoDB's transaction semantics without moto's whole-table deepcopy
+        queries.install()  # a Query reads its partition, not the whole table sorted
         _installed = True
 
 

@@ -35,6 +35,8 @@ log = logging.getLogger("botfleet_local.gateway.websocket")
 
 # Where the management API is served; boto3 appends /@connections/{id}.
 CONNECTIONS_ENDPOINT = "/_aws/ws"
+# API Gateway's WebSocket message payload quota (128 KB): a larger post is refused with 413, never cut short.
+MAX_PAYLOAD_BYTES = 128 * 1024
 
 
 class _DenialLogFilter(logging.Filter):
@@ -128,6 +130,11 @@ def select_route(api: WsApi, body: str) -> str:
 def _gone() -> Response:
     # 410 with this error type is what makes boto3 raise GoneException, as it does against AWS.
     return JSONResponse({"message": None}, status_code=410, headers={"x-amzn-ErrorType": "GoneException"})
+
+
+def _too_large(size: int) -> Response:
+    return JSONResponse({"message": f"Message too long: {size} bytes, at most {MAX_PAYLOAD_BYTES}"},
+                        status_code=413, headers={"x-amzn-ErrorType": "PayloadTooLargeException"})
 
 
 class WebSocketApi:
@@ -270,6 +277,8 @@ class WebSocketApi:
             return _gone()
         if request.method == "POST":
             data = await request.body()
+            if len(data) > MAX_PAYLOAD_BYTES:
+                return _too_large(len(data))
             try:
                 await self._send(conn, data)
             except Exception:  # the socket closed under us

@@ -196,7 +196,7 @@ def capital():
 def publisher():
     from botfleet.adapters.websocket import ApiGatewayPublisher
 
-    return ApiGatewayPublisher(settings().ws_callback_url)
+    return ApiGatewayPublisher(settings().ws_callback_url, pool_size=settings().ws_post_concurrency)
 
 
 @_component
@@ -216,9 +216,10 @@ def sessions():
 @_component
 def broadcaster():
     from botfleet.adapters.dynamo.stream import table_changes
-    from botfleet.services.realtime import Broadcaster
+    from botfleet.services.realtime import Broadcaster, FanOutPolicy
 
-    return Broadcaster(connections(), publisher(), clock(), table_changes)
+    policy = FanOutPolicy(concurrency=settings().ws_post_concurrency, posts_per_second=settings().ws_posts_per_second)
+    return Broadcaster(connections(), publisher(), clock(), table_changes, policy=policy)
 
 
 @_component

@@ -35,6 +35,10 @@ class Settings(BaseModel):
     tick_shards: ShardCount | None = Field(None, alias="TICK_SHARDS")  # required wherever bots are written
     # The tick's target of bots per engine run (services.trading.BOTS_PER_RUN, docs/scaling.md).
     bots_per_run: int = Field(1000, alias="BOTS_PER_RUN", ge=10, le=100_000)
+    # The broadcaster's fan-out (docs/websocket.md, "Fan-out at scale"): posts in flight, and this instance's share
+    # of the account's @connections throughput (10,000/s; 2,500/s in af-south-1).
+    ws_post_concurrency: int = Field(32, alias="WS_POST_CONCURRENCY", ge=1, le=256)
+    ws_posts_per_second: float = Field(10_000, alias="WS_POSTS_PER_SECOND", gt=0, le=10_000)
     market_seed: str = Field("botfleet", alias="MARKET_SEED")
     market_data: str = Field("simulator", alias="MARKET_DATA", pattern="^(simulator|live|replay)$")
     replay_csv_dir: str = Field("", alias="REPLAY_CSV_DIR")
