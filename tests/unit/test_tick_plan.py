@@ -6,8 +6,9 @@ from hypothesis import strategies as st
 from botfleet.services.trading import plan_runs
 
 
-def test_a_new_deployment_runs_every_shard_on_its_own():
-    assert plan_runs({}, 4, 1000) == [(0,), (1,), (2,), (3,)]
+def test_a_new_deployment_runs_its_shards_a_few_to_a_run():
+    assert plan_runs({}, 4, 1000) == [(0, 1, 2, 3)]
+    assert plan_runs({}, 64, 1000) == [tuple(range(start, start + 8)) for start in range(0, 64, 8)]
 
 
 def test_small_fleets_share_one_run_and_big_shards_get_their_own():
@@ -15,7 +16,7 @@ def test_small_fleets_share_one_run_and_big_shards_get_their_own():
     assert plan_runs({0: 600, 1: 600, 2: 300, 3: 2500}, 4, 1000) == [(0,), (1, 2), (3,)]
 
 
-def test_a_shard_not_seen_yet_is_run_alone():
+def test_shards_not_seen_yet_get_their_own_runs():
     assert plan_runs({0: 10, 2: 10}, 3, 1000) == [(1,), (0, 2)]
 
 

@@ -4,7 +4,8 @@ one pure step, and a write only when something changed (docs/scaling.md)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -46,20 +47,27 @@ class ShardReport:
 #: The documented target of bots per engine run (docs/scaling.md): a run of this many quiet bots takes a few seconds
 #: of one Lambda core, so ten thousand bots finish a tick in parallel runs well inside the minute.
 BOTS_PER_RUN = 1000
+#: Shards whose size is not known yet (a new deployment's first tick) are run this many to a run: parallel enough for a
+#: big fleet, few enough invocations for a small one.
+UNKNOWN_SHARDS_PER_RUN = 8
+#: Bot writes in flight per engine run: boto3's default pool holds 10 connections per client, and DynamoDB's per-item
+#: writes are independent (each bot is its own item, its trades their own).
+WRITERS = 8
 
 
 def plan_runs(last_sizes: Mapping[int, int], shards: int, bots_per_run: int = BOTS_PER_RUN) -> list[tuple[int, ...]]:
     """Group the shards (partitions of the running-bot index) into engine runs of about `bots_per_run` bots each,
-    by how many bots each shard ran in the last tick. A shard not seen yet (a new deployment) gets a run of its
-    own: nothing is known about it, and parallel is the safe guess. Contiguous groups, so a run's shards are
-    easy to read in its logs."""
+    by how many bots each shard ran in the last tick. Shards not seen yet (a new deployment) go UNKNOWN_SHARDS_PER_RUN
+    to a run: nothing is known about them, and parallel is the safe guess. Contiguous groups, so a run's shards
+    are easy to read in its logs."""
     runs: list[tuple[int, ...]] = []
+    unknown = [shard for shard in range(shards) if shard not in last_sizes]
+    runs += [tuple(unknown[i:i + UNKNOWN_SHARDS_PER_RUN]) for i in range(0, len(unknown), UNKNOWN_SHARDS_PER_RUN)]
     group: list[int] = []
     load = 0
     for shard in range(shards):
         size = last_sizes.get(shard)
         if size is None:
-            runs.append((shard,))
             continue
         if group and load + size > bots_per_run:
             runs.append(tuple(group))
@@ -111,6 +119,7 @@ class TradingEngine:
         self.live = live  # LiveTrader, when this engine may trade live (it has the key vault)
         self.quarantine = quarantine  # QuarantineService: a risk pause starts the bot's quarantine
         self.tick_log = tick_log
+        self._writers: ThreadPoolExecutor | None = None  # during run(): the bots' writes, WRITERS at a time
 
     def run(self, shards: Sequence[int], tick_id: str, now: datetime) -> ShardReport:
         """One engine run: these shards, one after the other, for one tick, unless a newer tick has begun (then
@@ -124,10 +133,14 @@ class TradingEngine:
                 return report
         sizes = {}
         views: dict[tuple[str, str], tuple | None] = {}  # one view per market for the whole run, not per shard
-        for shard in shards:
-            shard_report = self.run_shard(shard, tick_id, now, views)
-            sizes[shard] = shard_report.bots
-            report.add(shard_report)
+        with ThreadPoolExecutor(WRITERS, thread_name_prefix="bot-writer") as self._writers:
+            try:
+                for shard in shards:
+                    shard_report = self.run_shard(shard, tick_id, now, views)
+                    sizes[shard] = shard_report.bots
+                    report.add(shard_report)
+            finally:
+                self._writers = None
         if self.tick_log is not None:
             self.tick_log.record_sizes(sizes)
         return report
@@ -162,13 +175,22 @@ class TradingEngine:
                 continue
             runnable.append(bot)
         targets = self._decide(runnable, views)
+        pending: list[tuple[Bot, Callable[[], tuple[bool, int, bool]]]] = []
         for bot in runnable:
             try:
-                self._run_bot(bot, views[(bot.exchange, bot.symbol)], tick_id, ts, report, targets.get(bot.id))
+                write = self._run_bot(bot, views[(bot.exchange, bot.symbol)], tick_id, ts, report,
+                                      targets.get(bot.id))
             except Exception as exc:  # a defect in one bot never stops its shard
                 log.exception("bot failed in the tick", extra={"bot_id": bot.id})
                 self._pause_unrunnable(bot.owner_id, bot.id, f"the engine failed on it ({type(exc).__name__})",
                                        ts, report)
+                continue
+            if write is not None:
+                # Written from the run's pool while the next bots are stepped: a fill's write is a round trip of
+                # ~10 ms, and a hundred of them one after another would delay the last owner's news by a second.
+                pending.append((bot, self._writers.submit(write).result if self._writers else write))
+        for bot, write in pending:
+            self._account(bot, write, ts, report)
         return report
 
     def _decide(self, bots: list[Bot], views: dict[tuple[str, str], tuple | None]) -> dict[str, int]:
@@ -210,7 +232,9 @@ class TradingEngine:
             log.exception("could not pause a failing bot", extra={"bot_id": bot_id})
 
     def _run_bot(self, bot: Bot, market: tuple, tick_id: str, ts: str, report: ShardReport,
-                 target: int | None = None) -> None:
+                 target: int | None = None) -> Callable[[], tuple[bool, int, bool]] | None:
+        """Step the bot (pure, in this thread); returns its write, to run now or in the run's writer pool, or None
+        when the tick changed nothing worth writing."""
         # Here, not at the top: the tick function imports this module only to fan out, and the strategies
         # behind `step` bring numpy (~50 ms of a cold start it doesn't need).
         from botfleet.domain.trading import step
@@ -228,17 +252,33 @@ class TradingEngine:
                 log.warning("bot paused", extra={"bot_id": bot.id, "reason": event.get("reason"),
                                                  "detail": event["message"]})
         if not result.changed:
-            return
+            return None
         trades = [trade_record(result, execution, ts) for execution in result.executions]
         events = [dict(event, ts=ts) for event in result.events]
-        if self.quarantine and any(event["kind"] == "risk_pause" for event in result.events):
-            # Before the write: if we crash after it, the retried tick finds the bot no longer running and
-            # would never start the quarantine. Started first, the name (bot, pause number) makes the
-            # retry's second start a no-op, and a pause that never lands is skipped by its first step.
-            self.quarantine.trigger(result.bot, result.bot.pause_count)
-            report.quarantined += 1
-        if self.bots.record_tick(bot, result.bot, trades, events, tick_id):
+        tripped = self.quarantine is not None and any(event["kind"] == "risk_pause" for event in result.events)
+
+        def write() -> tuple[bool, int, bool]:
+            if tripped:
+                # Before the write: if we crash after it, the retried tick finds the bot no longer running and
+                # would never start the quarantine. Started first, the name (bot, pause number) makes the
+                # retry's second start a no-op, and a pause that never lands is skipped by its first step.
+                self.quarantine.trigger(result.bot, result.bot.pause_count)
+            return self.bots.record_tick(bot, result.bot, trades, events, tick_id), len(trades), tripped
+
+        return write
+
+    def _account(self, bot: Bot, write: Callable[[], tuple[bool, int, bool]], ts: str, report: ShardReport) -> None:
+        """The outcome of one bot's write into the report; a write that fails pauses that bot, no other."""
+        try:
+            written, fills, tripped = write()
+        except Exception as exc:
+            log.exception("bot failed in the tick", extra={"bot_id": bot.id})
+            self._pause_unrunnable(bot.owner_id, bot.id, f"the engine failed on it ({type(exc).__name__})", ts,
+                                   report)
+            return
+        report.quarantined += tripped
+        if written:
             report.written += 1
-            report.fills += len(trades)
+            report.fills += fills
         else:
             report.already_done += 1
