@@ -24,9 +24,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path[:0] = [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parents[2] / "layers" / "core")]
 
-from tests.bench import scale  # (the path above first)
+from botfleet.services.trading import WRITERS  # noqa: E402
+from tests.bench import scale  # noqa: E402  (the path above first)
 
 GOAL = 0.02
 TICKS_PER_MONTH = 60 * 24 * 30
@@ -75,8 +76,9 @@ HEARTBEAT_MINUTES = 5  # the dashboard's ping (docs/websocket.md)
 TRIPS_PER_TRADING_BOT_MONTH = 1.0  # assumption: breaker trips that start a quarantine
 TRANSITIONS_PER_QUARANTINE = 12  # quarantine state machine: begin, wait, retrain, validate, redeploy, ... (approx.)
 RETRAIN_GB_S = 1.769 * 30  # the retrain step: 1,769 MB for ~30 s (make bench-training's grid on one vCPU)
-CUSTOM_METRICS = 20  # metric names the functions publish through EMF (grep add_metric in functions/)
+CUSTOM_METRICS = 20  # metric names the functions publish through EMF (20: grep add_metric functions/)
 MARKETS = len(scale.MARKETS)
+BOT_INDEXES = 2  # a running bot's item is in gsi1 (its shard) and gsi2 (the admins' fleet listing)
 
 
 @dataclass(frozen=True)
@@ -129,15 +131,18 @@ def monthly_cost(m: Measured, s: Scenario, prices: dict, *, before: bool = False
     """USD per month by item for scenario `s` in a region."""
     ticks = TICKS_PER_MONTH
     fills_per_tick = s.bots * s.trading_fraction
-    # before: every bot's item rewritten each tick in a transaction, 2 units per KB
-    bot_units = 2 * math.ceil(m.bot_item_bytes / KB) if before else m.bot_write_units
+    # before: every bot's item rewritten each tick in a transaction (2 units per KB) and in both of its indexes
+    # (gsi1 while running, gsi2 always: 1 unit per KB each)
+    bot_units = (2 + BOT_INDEXES) * math.ceil(m.bot_item_bytes / KB) if before else m.bot_write_units
     write_units = ticks * (m.fixed_write_units + s.bots * bot_units + fills_per_tick * m.write_units_per_fill)
     read_units = ticks * (m.fixed_read_units + s.bots * m.bot_read_units)
     trade_gb = ticks * fills_per_tick * m.trade_item_bytes / KB**3
     runs = max(1, math.ceil(s.bots / s.bots_per_run))
     run_bots = s.bots / runs
     write_calls = 1.0 if before else m.write_calls_per_bot  # before: one transaction per bot per tick
-    run_s = m.compute_s_per_bot * run_bots + (m.calls_per_run + run_bots * write_calls) * DYNAMODB_CALL_S
+    # The run's reads are sequential; its bots' writes go WRITERS at a time (before: one after another).
+    writers = 1 if before else WRITERS
+    run_s = m.compute_s_per_bot * run_bots + (m.calls_per_run + run_bots * write_calls / writers) * DYNAMODB_CALL_S
     engine_gb_s = ticks * runs * run_s * ENGINE_GB
     tick_gb_s = ticks * (TICK_FUNCTION_S + runs * INVOKE_S) * TICK_GB
     connected_share = s.hours_per_day / 24
@@ -182,7 +187,7 @@ def main() -> None:
     measured = Measured.from_runs(results["quiet"], results["trading"], meters)
     print(f"measured: {json.dumps({k: round(v, 6) for k, v in measured.__dict__.items()})}")
     report = []
-    for bots in (1_000, 10_000):
+    for bots in (1_000, 10_000, 100_000):
         scenario = Scenario(bots)
         for region, region_prices in prices.items():
             for label, before in (("before", True), ("after", False)):

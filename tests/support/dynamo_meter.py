@@ -6,9 +6,12 @@ defines them, write units as "Read/write capacity mode" and the on-demand pricin
   the item before and after; a transactional write costs two units per 1 KB;
 - an eventually consistent read is half a read unit per 4 KB (a Query sums its items' sizes before rounding), a
   strongly consistent read one unit, a transactional read two.
+- a write also writes each global secondary index the item is in ("Global secondary indexes: provisioned throughput
+  considerations"): one standard write unit per 1 KB of the projected item (botfleet's indexes project ALL), for
+  transactional writes too.
 Deletes and updates are charged on the item before them, which the client does not see: this meter takes the
-item after an update (ReturnValues ALL_NEW, as every botfleet update asks) and 1 KB for a delete, both stated in
-the output of the benchmarks that use it.
+item after an update (ReturnValues ALL_NEW, as every botfleet update asks) and 1 KB for a delete, and it counts an
+index write only where the written item has the index's keys (an item leaving an index is not counted).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from decimal import Decimal
 from typing import Any
 
 KB = 1024
+# The table's global secondary indexes, by their key attributes (adapters/dynamo/schema.py GLOBAL_INDEXES).
+INDEX_KEYS = {"gsi1": ("gsi1pk", "gsi1sk"), "gsi2": ("gsi2pk", "gsi2sk")}
 
 
 def _number_size(text: str) -> int:
@@ -94,6 +99,9 @@ class DynamoMeter:
     def _write(self, size: int, *, transactional: bool = False, item: dict | None = None) -> None:
         entity = (item.get("entity") or {}).get("S", "?") if item is not None else "?"
         units = write_units(size, transactional=transactional)
+        for keys in INDEX_KEYS.values():
+            if item is not None and all(key in item for key in keys):
+                units += write_units(size)  # the index's copy (projection ALL)
         self.written_entities[entity] += 1
         self.write_units_by_entity[entity] += units
         self.write_units += units

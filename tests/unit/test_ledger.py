@@ -136,3 +136,22 @@ def test_books_stored_with_a_last_mark_read_as_rebase_pending_or_not():
     assert Ledger.from_item({**item, "last_mark": D(0)}).rebase_pending
     assert not Ledger.from_item({**item, "last_mark": D("2000.5")}).rebase_pending
     assert Ledger.from_item(item).rebase_pending  # a bot that never saw a mark
+
+
+def test_the_books_count_fills_and_give_the_trade_totals():
+    from botfleet.domain.bots import merge_trade_totals
+
+    ledger = Ledger.open("ETH", "USDT", D(1000))
+    ledger, _ = ledger.fill("buy", D(2), D(200), D("0.2"), "USDT")
+    ledger, realized = ledger.fill("sell", D(2), D(220), D("0.22"), "USDT")
+    assert ledger.fills == 2 and ledger.bought_quote + ledger.sold_quote == D(420)
+    assert ledger.fees_paid == D("0.42") and ledger.realized_pnl == realized
+    rows = merge_trade_totals([
+        {"exchange": "binance", "quote_currency": "USDT", "trades": 2, "volume": D(420), "fees": D("0.42"),
+         "realized_pnl": realized},
+        {"exchange": "binance", "quote_currency": "USDT", "trades": 1, "volume": D(10), "fees": D(0),
+         "realized_pnl": D(0)},
+        {"exchange": "luno", "quote_currency": "ZAR", "trades": 0, "volume": D(0), "fees": D(0), "realized_pnl": D(0)},
+    ])
+    assert rows == [{"exchange": "binance", "quote_currency": "USDT", "trades": 3, "volume": D(430),
+                     "fees": D("0.42"), "realized_pnl": realized}]

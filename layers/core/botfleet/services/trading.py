@@ -113,13 +113,14 @@ def trade_record(result: StepResult, execution, ts: str) -> dict:
 
 class TradingEngine:
     def __init__(self, bots: BotRepository, market_data: MarketData, live=None, quarantine=None,
-                 tick_log: TickLog | None = None):
+                 tick_log: TickLog | None = None, writers: int = WRITERS):
         self.bots = bots
         self.market_data = market_data
         self.live = live  # LiveTrader, when this engine may trade live (it has the key vault)
         self.quarantine = quarantine  # QuarantineService: a risk pause starts the bot's quarantine
         self.tick_log = tick_log
-        self._writers: ThreadPoolExecutor | None = None  # during run(): the bots' writes, WRITERS at a time
+        self.writers = writers  # 1: every write in the stepping thread, in order (benchmarks that time compute)
+        self._writers: ThreadPoolExecutor | None = None  # during run(): the bots' writes, `writers` at a time
 
     def run(self, shards: Sequence[int], tick_id: str, now: datetime) -> ShardReport:
         """One engine run: these shards, one after the other, for one tick, unless a newer tick has begun (then
@@ -133,7 +134,8 @@ class TradingEngine:
                 return report
         sizes = {}
         views: dict[tuple[str, str], tuple | None] = {}  # one view per market for the whole run, not per shard
-        with ThreadPoolExecutor(WRITERS, thread_name_prefix="bot-writer") as self._writers:
+        with ThreadPoolExecutor(self.writers, thread_name_prefix="bot-writer") as pool:
+            self._writers = pool if self.writers > 1 else None
             try:
                 for shard in shards:
                     shard_report = self.run_shard(shard, tick_id, now, views)
