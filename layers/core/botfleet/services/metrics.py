@@ -9,7 +9,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from botfleet.domain.bots import Bot, merge_trade_totals, trade_totals
+from botfleet.domain.bots import merge_trade_totals, trade_totals
 from botfleet.ports import Counters
 from botfleet.services.auth import Principal
 
@@ -23,38 +23,25 @@ class MetricsService:
         fleet = caller.is_admin
         bots = self.bots.whole_fleet() if fleet else self.bots.all_of_owner(caller.user_id)
         retired = self.counters.all_retired_totals() if fleet else self.bots.retired_totals(caller.user_id)
-        summaries = merge_trade_totals([*trade_totals(bot for bot in bots if isinstance(bot, Bot)), *retired])
+        totals = merge_trade_totals([*trade_totals(bots), *retired])
         counters = self.counters.fleet()
         statuses = Counter(bot.status for bot in bots)
         quarantines = sum(int(bot.pause_count) for bot in bots)
         risk_pauses = Counter(bot.pause_reason for bot in bots if bot.status == "paused" and bot.pause_reason)
-        trades: list[dict[str, Any]] = []
-        for item in summaries:
-            trades.append({"exchange": item["exchange"], "currency": item["quote_currency"],
-                           "trades": int(item["trades"]), "volume": Decimal(item["volume"]),
-                           "fees": Decimal(item["fees"]), "realized_pnl": Decimal(item["realized_pnl"])})
+        trades = [{"exchange": row["exchange"], "currency": row["quote_currency"], "trades": row["trades"],
+                   "volume": row["volume"], "fees": row["fees"], "realized_pnl": row["realized_pnl"]}
+                  for row in totals]
         return {
             "scope": "fleet" if fleet else "user",
             "bots_by_status": {status: statuses.get(status, 0) for status in ("running", "paused", "quarantined",
                                                                                "stopped")},
             "paused_by_reason": dict(risk_pauses),
             "risk_pauses_total": quarantines,
-            "trades": _merge(trades),
+            "trades": trades,
             "ticks_total": int(counters.get("ticks", 0)) if fleet else None,
             "errors_total": int(counters.get("errors", 0)) if fleet else int(
                 self.counters.of_user(caller.user_id).get("errors", 0)),
         }
-
-
-def _merge(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    merged: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in rows:
-        key = (row["exchange"], row["currency"])
-        target = merged.setdefault(key, {"exchange": key[0], "currency": key[1], "trades": 0, "volume": Decimal(0),
-                                         "fees": Decimal(0), "realized_pnl": Decimal(0)})
-        for name in ("trades", "volume", "fees", "realized_pnl"):
-            target[name] += row[name]
-    return list(merged.values())
 
 
 def prometheus_text(snapshot: dict[str, Any]) -> bytes:
