@@ -1,9 +1,13 @@
-"""The tick's fan-out: engine runs sized from the bots each shard ran last (services.trading.plan_runs)."""
+"""The tick's fan-out: engine runs sized from the bots each shard ran last (services.trading.plan_runs), and how a
+run reads its shards."""
+
+import threading
+from datetime import datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from botfleet.services.trading import plan_runs
+from botfleet.services.trading import READERS, TradingEngine, plan_runs
 
 
 def test_a_new_deployment_runs_its_shards_a_few_to_a_run():
@@ -28,3 +32,24 @@ def test_every_shard_runs_exactly_once_and_no_run_exceeds_the_target_unless_one_
         assert len(run) == 1 or sum(sizes[shard] for shard in run) <= target
     # and no more runs than needed, give or take one per oversized shard
     assert len(runs) <= 2 * (sum(sizes) // target + 1) + sum(1 for size in sizes if size > target)
+
+
+class ShardsThatMeetInFlight:
+    """A running-bot index whose shard reads each wait until `together` of them are in flight at once: a run that
+    read its shards one after another would never get past the first (the barrier breaks and the read raises)."""
+
+    def __init__(self, together: int):
+        self.barrier = threading.Barrier(together, timeout=10)
+        self.read: list[int] = []
+
+    def running_in_shard(self, shard: int) -> list:
+        self.barrier.wait()
+        self.read.append(shard)
+        return []
+
+
+def test_a_run_reads_its_shards_ahead_several_at_once():
+    index = ShardsThatMeetInFlight(together=READERS)
+    shards = list(range(2 * READERS))
+    report = TradingEngine(index, market_data=None).run(shards, "2026-11-24T10:00:00Z", datetime(2026, 11, 24, 10))
+    assert sorted(index.read) == shards and report.bots == 0 and not report.stale

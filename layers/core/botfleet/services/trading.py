@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -53,6 +53,8 @@ UNKNOWN_SHARDS_PER_RUN = 8
 #: Bot writes in flight per engine run: boto3's default pool holds 10 connections per client, and DynamoDB's per-item
 #: writes are independent (each bot is its own item, its trades their own).
 WRITERS = 8
+#: Shard reads in flight per engine run (Queries of the running-bot index), ahead of the stepping.
+READERS = 8
 
 
 def plan_runs(last_sizes: Mapping[int, int], shards: int, bots_per_run: int = BOTS_PER_RUN) -> list[tuple[int, ...]]:
@@ -123,7 +125,7 @@ class TradingEngine:
         self._writers: ThreadPoolExecutor | None = None  # during run(): the bots' writes, `writers` at a time
 
     def run(self, shards: Sequence[int], tick_id: str, now: datetime) -> ShardReport:
-        """One engine run: these shards, one after the other, for one tick, unless a newer tick has begun (then
+        """One engine run: these shards (read ahead, stepped in order) for one tick, unless a newer tick has begun (then
         nothing runs: see adapters/dynamo/ticks.py). Records each shard's size for the next tick's fan-out."""
         report = ShardReport(tick_id, shards[0] if shards else -1)
         if self.tick_log is not None:
@@ -134,11 +136,16 @@ class TradingEngine:
                 return report
         sizes = {}
         views: dict[tuple[str, str], tuple | None] = {}  # one view per market for the whole run, not per shard
-        with ThreadPoolExecutor(self.writers, thread_name_prefix="bot-writer") as pool:
+        with ThreadPoolExecutor(READERS, thread_name_prefix="shard-reader") as readers, \
+                ThreadPoolExecutor(self.writers, thread_name_prefix="bot-writer") as pool:
             self._writers = pool if self.writers > 1 else None
+            # Every shard's read starts now, READERS at a time, while the first shards are stepped: one after
+            # another, a small fleet's single run would wait a round trip per shard (64 of them) before its last
+            # bots were even read.
+            loading = [readers.submit(self.bots.running_in_shard, shard) for shard in shards]
             try:
-                for shard in shards:
-                    shard_report = self.run_shard(shard, tick_id, now, views)
+                for shard, loaded in zip(shards, loading, strict=True):
+                    shard_report = self.run_shard(shard, tick_id, now, views, loaded)
                     sizes[shard] = shard_report.bots
                     report.add(shard_report)
             finally:
@@ -148,7 +155,8 @@ class TradingEngine:
         return report
 
     def run_shard(self, shard: int, tick_id: str, now: datetime,
-                  views: dict[tuple[str, str], tuple | None] | None = None) -> ShardReport:
+                  views: dict[tuple[str, str], tuple | None] | None = None,
+                  loaded: Future[list[Bot | UnreadableBot]] | None = None) -> ShardReport:
         """Every running bot of the shard, each on its own: a bot that cannot be loaded or stepped is paused
         with the reason `engine_error` and an event, and the rest of the shard trades on. A market whose view
         cannot be had this tick (a feed outage) skips its bots until the next tick, without pausing them."""
@@ -156,7 +164,7 @@ class TradingEngine:
         views = {} if views is None else views
         ts = iso(now)
         runnable: list[Bot] = []
-        for bot in self.bots.running_in_shard(shard):
+        for bot in loaded.result() if loaded is not None else self.bots.running_in_shard(shard):
             report.bots += 1
             if isinstance(bot, UnreadableBot):
                 log.error("bot cannot be loaded", extra={"bot_id": bot.id, "error": bot.error})
