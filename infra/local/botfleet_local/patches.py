@@ -28,7 +28,9 @@ What is patched, and why:
    in this (non-executing) backend; point it at the parser backend that really executes.
    And `default_user_config["stepfunctions"]["execute_state_machine"] = True`.
 7. `Table.query` / `Table.all_items` (queries.py) - moto sorts the whole table for every Query;
-   a Query reads only its partition here, as in DynamoDB. And TransactWriteItems (transactions.py).
+   a Query reads only its partition here, as in DynamoDB (an index's partitions from a map that
+   `Table.put_item`, `Table.delete_item` and the backend's `update_item` keep up to date).
+   And TransactWriteItems (transactions.py).
 """
 
 from __future__ import annotations
