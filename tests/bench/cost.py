@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parents[2] / "layers" / "core")]
 
-from botfleet.services.trading import WRITERS  # noqa: E402
+from botfleet.services.trading import READERS, WRITERS  # noqa: E402
 from tests.bench import scale  # noqa: E402  (the path above first)
 
 GOAL = 0.02
@@ -91,7 +91,7 @@ class Measured:
     bot_read_units: float  # per bot per tick (the shard queries)
     fixed_read_units: float  # per tick (market and tick-log reads)
     compute_s_per_bot: float
-    calls_per_run: float  # whatever the run's size: a query per shard, market and tick-log reads
+    calls_per_run: float  # of the measured run (every shard in it): a query per shard, market and tick-log reads
     write_calls_per_bot: float  # per bot per tick, 10 % trading (puts of bots that changed, fill transactions)
     log_bytes_per_tick: float
     trade_item_bytes: float
@@ -140,9 +140,13 @@ def monthly_cost(m: Measured, s: Scenario, prices: dict, *, before: bool = False
     runs = max(1, math.ceil(s.bots / s.bots_per_run))
     run_bots = s.bots / runs
     write_calls = 1.0 if before else m.write_calls_per_bot  # before: one transaction per bot per tick
-    # The run's reads are sequential; its bots' writes go WRITERS at a time (before: one after another).
-    writers = 1 if before else WRITERS
-    run_s = m.compute_s_per_bot * run_bots + (m.calls_per_run + run_bots * write_calls / writers) * DYNAMODB_CALL_S
+    # The run's reads: a query per shard of its own (measured with all 64 in one run), READERS at a time (before:
+    # one after another), then the market views and the tick log; its bots' writes go WRITERS at a time (before:
+    # one after another).
+    writers, readers = (1, 1) if before else (WRITERS, READERS)
+    shard_queries = scale.SHARDS / runs
+    reads = m.calls_per_run - scale.SHARDS + math.ceil(shard_queries / readers)
+    run_s = m.compute_s_per_bot * run_bots + (reads + run_bots * write_calls / writers) * DYNAMODB_CALL_S
     engine_gb_s = ticks * runs * run_s * ENGINE_GB
     tick_gb_s = ticks * (TICK_FUNCTION_S + runs * INVOKE_S) * TICK_GB
     connected_share = s.hours_per_day / 24

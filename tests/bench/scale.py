@@ -154,9 +154,9 @@ def measure(bots: int, *, trading: bool, ticks: int = 4, warmup: int = 3, bots_p
         table = runtime.table()
         client = table.client
         engine, tick_log = runtime.engine(), runtime.tick_log()
-        # Writes in the stepping thread, so that a run's compute is its wall time minus its time in DynamoDB calls
-        # (in AWS they go eight at a time: docs/scaling.md).
-        engine.writers = 1
+        # Reads and writes in the stepping thread, so that a run's compute is its wall time minus its time in
+        # DynamoDB calls (in AWS they go eight at a time: docs/scaling.md).
+        engine.readers = engine.writers = 1
         in_dynamo = {"s": 0.0, "calls": 0, "started": 0.0}
 
         def before(**_):

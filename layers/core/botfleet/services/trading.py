@@ -115,7 +115,7 @@ def trade_record(result: StepResult, execution, ts: str) -> dict:
 
 class TradingEngine:
     def __init__(self, bots: BotRepository, market_data: MarketData, live=None, quarantine=None,
-                 tick_log: TickLog | None = None, writers: int = WRITERS):
+                 tick_log: TickLog | None = None, writers: int = WRITERS, readers: int = READERS):
         self.bots = bots
         self.market_data = market_data
         self.live = live  # LiveTrader, when this engine may trade live (it has the key vault)
@@ -123,6 +123,7 @@ class TradingEngine:
         self.tick_log = tick_log
         self.writers = writers  # 1: every write in the stepping thread, in order (benchmarks that time compute)
         self._writers: ThreadPoolExecutor | None = None  # during run(): the bots' writes, `writers` at a time
+        self.readers = readers  # 1: each shard read in the stepping thread when its turn comes (the same benchmarks)
 
     def run(self, shards: Sequence[int], tick_id: str, now: datetime) -> ShardReport:
         """One engine run: these shards (read ahead, stepped in order) for one tick, unless a newer tick has begun (then
@@ -136,13 +137,14 @@ class TradingEngine:
                 return report
         sizes = {}
         views: dict[tuple[str, str], tuple | None] = {}  # one view per market for the whole run, not per shard
-        with ThreadPoolExecutor(READERS, thread_name_prefix="shard-reader") as readers, \
+        with ThreadPoolExecutor(self.readers, thread_name_prefix="shard-reader") as readers, \
                 ThreadPoolExecutor(self.writers, thread_name_prefix="bot-writer") as pool:
             self._writers = pool if self.writers > 1 else None
-            # Every shard's read starts now, READERS at a time, while the first shards are stepped: one after
+            # Every shard's read starts now, `readers` at a time, while the first shards are stepped: one after
             # another, a small fleet's single run would wait a round trip per shard (64 of them) before its last
             # bots were even read.
-            loading = [readers.submit(self.bots.running_in_shard, shard) for shard in shards]
+            loading = [readers.submit(self.bots.running_in_shard, shard) if self.readers > 1 else None
+                       for shard in shards]
             try:
                 for shard, loaded in zip(shards, loading, strict=True):
                     shard_report = self.run_shard(shard, tick_id, now, views, loaded)
