@@ -2,7 +2,9 @@
 
 - `{"action": "ensure_admin", "email", "password"}`: create the first admin (idempotent);
 - `{"action": "seed_demo", "email", "password"}`: a demo account with paper bots on every exchange;
-- `{"action": "market_move", "exchange", "symbol", "move_pct"}`: shock the simulated market.
+- `{"action": "market_move", "exchange", "symbol", "move_pct"}`: shock the simulated market;
+- `{"action": "migrate"}`: bring stored items up to this version's shapes (idempotent; run after each upgrade,
+  docs/deployment.md). Today: bots created before the fleet listing was of pointers are moved onto them.
 """
 
 from __future__ import annotations
@@ -54,7 +56,11 @@ def market_move(event: dict[str, Any]) -> dict[str, Any]:
     return {"exchange": exchange, "symbol": symbol, "price": money_str(state.price), "seq": state.seq}
 
 
-ACTIONS = {"ensure_admin": ensure_admin, "seed_demo": seed_demo, "market_move": market_move}
+def migrate(event: dict[str, Any]) -> dict[str, Any]:
+    return {"fleet_listing_moved": runtime.bots().move_fleet_listing_to_pointers()}
+
+
+ACTIONS = {"ensure_admin": ensure_admin, "seed_demo": seed_demo, "market_move": market_move, "migrate": migrate}
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)

@@ -78,7 +78,8 @@ TRANSITIONS_PER_QUARANTINE = 12  # quarantine state machine: begin, wait, retrai
 RETRAIN_GB_S = 1.769 * 30  # the retrain step: 1,769 MB for ~30 s (make bench-training's grid on one vCPU)
 CUSTOM_METRICS = 20  # metric names the functions publish through EMF (20: grep add_metric functions/)
 MARKETS = len(scale.MARKETS)
-BOT_INDEXES = 2  # a running bot's item is in gsi1 (its shard) and gsi2 (the admins' fleet listing)
+BOT_INDEXES_BEFORE = 2  # before: a running bot's item was in gsi1 (its shard) and gsi2 (the admins' fleet listing)
+SUMMARY_UPDATE_UNITS_BEFORE = 2  # before: each fill's transaction also updated the owner's trade summary (< 1 KB)
 
 
 @dataclass(frozen=True)
@@ -132,9 +133,15 @@ def monthly_cost(m: Measured, s: Scenario, prices: dict, *, before: bool = False
     ticks = TICKS_PER_MONTH
     fills_per_tick = s.bots * s.trading_fraction
     # before: every bot's item rewritten each tick in a transaction (2 units per KB) and in both of its indexes
-    # (gsi1 while running, gsi2 always: 1 unit per KB each)
-    bot_units = (2 + BOT_INDEXES) * math.ceil(m.bot_item_bytes / KB) if before else m.bot_write_units
-    write_units = ticks * (m.fixed_write_units + s.bots * bot_units + fills_per_tick * m.write_units_per_fill)
+    # (gsi1 while running, gsi2 always: 1 unit per KB each); a fill added its trade, its events and the summary
+    # update to that transaction (the bot, counted there, is today's transactional put and its shard-index copy).
+    bot_kb = math.ceil(m.bot_item_bytes / KB)
+    if before:
+        bot_units = (2 + BOT_INDEXES_BEFORE) * bot_kb
+        fill_units = m.write_units_per_fill - (2 + 1) * bot_kb + SUMMARY_UPDATE_UNITS_BEFORE
+    else:
+        bot_units, fill_units = m.bot_write_units, m.write_units_per_fill
+    write_units = ticks * (m.fixed_write_units + s.bots * bot_units + fills_per_tick * fill_units)
     read_units = ticks * (m.fixed_read_units + s.bots * m.bot_read_units)
     trade_gb = ticks * fills_per_tick * m.trade_item_bytes / KB**3
     runs = max(1, math.ceil(s.bots / s.bots_per_run))

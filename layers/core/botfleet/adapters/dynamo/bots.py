@@ -22,6 +22,11 @@ from botfleet.settings import ConfigurationError
 _BOT_FIELDS = {f.name for f in fields(Bot)}
 #: gsi2 partition of every user's retired trade totals (bots deleted or regenerated): one Query for the fleet view.
 RETIRED_TOTALS = "RETIRED_TOTALS"
+#: gsi2 partition of the admins' fleet listing, newest first. Its members are the bots' pointers (`BOT#<id>`/`META`),
+#: written once when a bot is created: a bot item in an index that projects every attribute would copy each of its
+#: writes (every fill) into the index, a write unit more each (docs/scaling.md, "Cost per bot-month"). Bots created
+#: before that are listed by their own item until `move_fleet_listing_to_pointers` has run.
+FLEET_LISTING = "BOTS"
 
 
 def retired_totals_sk(exchange: str, quote: str) -> str:
@@ -39,9 +44,7 @@ def bot_key(owner_id: str, bot_id: str) -> tuple[str, str]:
 
 def bot_to_item(bot: Bot, shards: int | None) -> dict[str, Any]:
     pk, sk = bot_key(bot.owner_id, bot.id)
-    # gsi2 lists the whole fleet for admins (newest first by creation time).
-    item = {"pk": pk, "sk": sk, "entity": "bot", "gsi2pk": "BOTS", "gsi2sk": f"{bot.created_at}#{bot.id}",
-            **asdict(bot)}
+    item = {"pk": pk, "sk": sk, "entity": "bot", **asdict(bot)}
     # The typed parts are stored in their own item shapes (as they always were), not as asdict() makes them.
     item.update(risk=bot.risk.to_item(), orders=[order.to_item() for order in bot.orders],
                 quarantine=bot.quarantine.to_item() if bot.quarantine else None)
@@ -51,6 +54,16 @@ def bot_to_item(bot: Bot, shards: int | None) -> dict[str, Any]:
         # Sparse index: only running bots are in a shard, so the tick reads exactly the bots it runs.
         item["gsi1pk"], item["gsi1sk"] = shard_pk(shard_of(bot.id, shards)), bot_pk(bot.id)
     return item
+
+
+def pointer_item(bot: Bot) -> dict[str, Any]:
+    """A bot's id → its owner, and its place in the admins' fleet listing (newest first by creation time)."""
+    return {"pk": bot_pk(bot.id), "sk": "META", "entity": "bot_pointer", "owner_id": bot.owner_id,
+            "gsi2pk": FLEET_LISTING, "gsi2sk": listing_sk(bot.created_at, bot.id)}
+
+
+def listing_sk(created_at: str, bot_id: str) -> str:
+    return f"{created_at}#{bot_id}"
 
 
 def item_to_bot(item: dict[str, Any]) -> Bot:
@@ -85,8 +98,7 @@ class DynamoBotRepository:
         """The bot under its owner, and a pointer from its id to its owner (admins address bots by id)."""
         self.table.transact([
             {"Put": {"Item": bot_to_item(bot, self.shards), "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Put": {"Item": {"pk": bot_pk(bot.id), "sk": "META", "entity": "bot_pointer", "owner_id": bot.owner_id},
-                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"Item": pointer_item(bot), "ConditionExpression": "attribute_not_exists(pk)"}},
         ])
 
     def get_any(self, bot_id: str) -> Bot | None:
@@ -95,13 +107,55 @@ class DynamoBotRepository:
         return self.get(pointer["owner_id"], bot_id) if pointer else None
 
     def list_all(self, limit: int, cursor: str | None) -> tuple[list[Bot], str | None]:
-        items, next_cursor = self.table.query("gsi2pk = :all", {":all": "BOTS"}, index="gsi2", limit=limit,
-                                              cursor=cursor, partition=("gsi2pk", "BOTS"), newest_first=True)
-        return [item_to_bot(item) for item in items], next_cursor
+        items, next_cursor = self.table.query("gsi2pk = :all", {":all": FLEET_LISTING}, index="gsi2", limit=limit,
+                                              cursor=cursor, partition=("gsi2pk", FLEET_LISTING), newest_first=True)
+        return self._listed_bots(items), next_cursor
 
     def whole_fleet(self) -> list[Bot]:
-        return [item_to_bot(item) for item in self.table.query_all(
-            "gsi2pk = :all", {":all": "BOTS"}, index="gsi2", newest_first=True)]
+        return self._listed_bots(self.table.query_all(
+            "gsi2pk = :all", {":all": FLEET_LISTING}, index="gsi2", newest_first=True))
+
+    def _listed_bots(self, listed: list[dict[str, Any]]) -> list[Bot]:
+        """The bots of fleet-listing entries, in their order: pointers read through (BatchGetItem), a bot not yet
+        moved to its pointer taken as it is, each bot once (while moving, a bot may be listed both ways), a bot
+        deleted since the listing was read left out."""
+        pointed = [bot_key(item["owner_id"], item["pk"].removeprefix("BOT#"))
+                   for item in listed if item.get("entity") == "bot_pointer"]
+        found = self.table.get_many(pointed)
+        bots: dict[str, Bot] = {}
+        for item in listed:
+            if item.get("entity") == "bot_pointer":
+                item = found.get(bot_key(item["owner_id"], item["pk"].removeprefix("BOT#")))
+                if item is None:
+                    continue
+            bot = item_to_bot(item)
+            bots.setdefault(bot.id, bot)
+        return list(bots.values())
+
+    def move_fleet_listing_to_pointers(self) -> int:
+        """Move bots created before the listing was of pointers (their own item in gsi2 `BOTS`) onto their pointers,
+        each in one transaction: the pointer joins the listing and the bot item leaves it. Idempotent, and safe
+        while the fleet trades (the bot's attributes and version are untouched). Returns how many moved."""
+        legacy = self.table.query_all("gsi2pk = :all", {":all": FLEET_LISTING, ":bot": "bot"}, index="gsi2",
+                                      filter_expression="entity = :bot")
+        moved = 0
+        for item in legacy:
+            bot_id, owner_id = str(item["id"]), str(item["owner_id"])
+            try:
+                self.table.transact([
+                    {"Update": {"Key": {"pk": bot_pk(bot_id), "sk": "META"},
+                                "UpdateExpression": "SET entity = :pointer, owner_id = :owner, gsi2pk = :all, "
+                                                    "gsi2sk = :sk",
+                                "ExpressionAttributeValues": {":pointer": "bot_pointer", ":owner": owner_id,
+                                                              ":all": FLEET_LISTING, ":sk": item["gsi2sk"]}}},
+                    {"Update": {"Key": dict(zip(("pk", "sk"), bot_key(owner_id, bot_id), strict=True)),
+                                "UpdateExpression": "REMOVE gsi2pk, gsi2sk",
+                                "ConditionExpression": "attribute_exists(pk)"}},
+                ])
+            except ConditionFailed:  # deleted meanwhile: nothing to list
+                continue
+            moved += 1
+        return moved
 
     def all_of_owner(self, owner_id: str) -> list[Bot]:
         return [item_to_bot(item) for item in self.table.query_all(

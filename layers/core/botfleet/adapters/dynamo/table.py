@@ -4,8 +4,10 @@ Decimal), transactions, and opaque pagination cursors that cannot leave their pa
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import math
+import time
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -235,6 +237,25 @@ class Table:
                 reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
                 raise ConditionFailed(reasons) from exc
             raise
+
+    def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Item]:
+        """Items by key (eventually consistent), 100 keys a BatchGetItem, retrying what DynamoDB hands back
+        unprocessed with a short backoff. Keys with no item are absent from the result."""
+        unique = list(dict.fromkeys(keys))
+        found: dict[tuple[str, str], Item] = {}
+        for start in range(0, len(unique), 100):
+            pending: dict[str, Any] = {self.name: {"Keys": [to_dynamo({"pk": pk, "sk": sk})
+                                                            for pk, sk in unique[start:start + 100]]}}
+            for attempt in itertools.count():
+                reply = self.client.batch_get_item(RequestItems=pending)
+                for raw in reply.get("Responses", {}).get(self.name, []):
+                    item = from_dynamo(raw)
+                    found[(item["pk"], item["sk"])] = item
+                pending = reply.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                time.sleep(min(1.0, 0.02 * 2 ** attempt))
+        return found
 
     def delete_many(self, keys: list[tuple[str, str]]) -> None:
         """BatchWriteItem deletes, 25 at a time, retrying what DynamoDB hands back unprocessed."""
