@@ -152,7 +152,9 @@ def _index_partition(table: Any, attribute: str, value: Any) -> list:
         index_map = maps.get(attribute)
         if index_map is None:
             index_map = maps[attribute] = _IndexMap(attribute)
-            for partition in table.items.values():
-                for item in partition.values() if table.range_key_attr else (partition,):
+            # list(): one C-level copy under the GIL, so a moto thread adding a partition meanwhile cannot break
+            # the walk (a write made during it is re-filed by its writer once this lock is free).
+            for partition in list(table.items.values()):
+                for item in list(partition.values()) if table.range_key_attr else (partition,):
                     index_map.refile(item)
         return list(index_map.partitions.get((value.type, value.value), {}).values())
