@@ -72,7 +72,8 @@ LAMBDA_LOG_BYTES = 350  # START, END and REPORT lines Lambda writes per invocati
 BROADCAST_POST_S = 0.010  # one @connections POST; the broadcaster posts from a bounded pool
 BROADCAST_POOL = 32
 REST_REQUESTS_PER_USER_DAY = 300  # assumption: a dashboard session's loads and actions, a working day
-HEARTBEAT_MINUTES = 5  # the dashboard's ping (docs/websocket.md)
+HEARTBEAT_S = 30  # the dashboard's ping (web/src/live.ts PING_MS): a message in, a pong out, a ws-function call each
+WS_GB, WS_FUNCTION_S = 0.25, 0.015  # the ws function's memory; an answered ping (no lookup, one post back): assumption
 TRIPS_PER_TRADING_BOT_MONTH = 1.0  # assumption: breaker trips that start a quarantine
 TRANSITIONS_PER_QUARANTINE = 12  # quarantine state machine: begin, wait, retrain, validate, redeploy, ... (approx.)
 RETRAIN_GB_S = 1.769 * 30  # the retrain step: 1,769 MB for ~30 s (make bench-training's grid on one vCPU)
@@ -157,19 +158,23 @@ def monthly_cost(m: Measured, s: Scenario, prices: dict, *, before: bool = False
     engine_gb_s = ticks * runs * run_s * ENGINE_GB
     tick_gb_s = ticks * (TICK_FUNCTION_S + runs * INVOKE_S) * TICK_GB
     connected_share = s.hours_per_day / 24
-    messages = ticks * fills_per_tick * connected_share + s.users * s.hours_per_day * 60 / HEARTBEAT_MINUTES * 30
+    trade_messages = ticks * fills_per_tick * connected_share
+    pings = s.users * s.hours_per_day * 3600 / HEARTBEAT_S * 30
+    messages = trade_messages + 2 * pings
     broadcaster_invocations = ticks * runs  # stream batches: about one per engine run's burst of writes
-    broadcaster_gb_s = (broadcaster_invocations * 0.05 + messages * BROADCAST_POST_S / BROADCAST_POOL) * BROADCASTER_GB
+    broadcaster_gb_s = (broadcaster_invocations * 0.05 + trade_messages * BROADCAST_POST_S / BROADCAST_POOL) \
+        * BROADCASTER_GB
+    ws_gb_s = pings * WS_FUNCTION_S * WS_GB
     connection_minutes = s.users * s.hours_per_day * 60 * 30
     trips = s.bots * s.trading_fraction * TRIPS_PER_TRADING_BOT_MONTH
-    invocations = ticks * (1 + runs) + broadcaster_invocations + trips * 5
+    invocations = ticks * (1 + runs) + broadcaster_invocations + trips * 5 + pings
     log_gb = (ticks * m.log_bytes_per_tick * runs + invocations * LAMBDA_LOG_BYTES) / KB**3
     p = prices
     return {
         "dynamodb_writes": write_units * p["dynamodb_write_unit"],
         "dynamodb_reads": read_units * p["dynamodb_read_unit"],
         "dynamodb_storage": trade_gb * p["dynamodb_gb_month"],
-        "lambda": (engine_gb_s + tick_gb_s + broadcaster_gb_s + trips * RETRAIN_GB_S) * p["lambda_gb_second"]
+        "lambda": (engine_gb_s + tick_gb_s + broadcaster_gb_s + ws_gb_s + trips * RETRAIN_GB_S) * p["lambda_gb_second"]
                   + invocations * p["lambda_request"],
         "websocket": messages * p["ws_message"] + connection_minutes * p["ws_connection_minute"],
         "rest": s.users * REST_REQUESTS_PER_USER_DAY * 30 * p["rest_request"],
