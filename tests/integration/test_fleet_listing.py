@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from botfleet import runtime
-from botfleet.adapters.dynamo.bots import FLEET_LISTING, bot_to_item, listing_sk
+from botfleet.adapters.dynamo.bots import FLEET_LISTING, bot_key, bot_to_item, listing_sk
 from botfleet.adapters.dynamo.schema import bot_pk
 from botfleet.services.auth import Principal
 from tests.integration.conftest import load_handler
@@ -42,7 +42,7 @@ def test_the_fleet_is_listed_newest_first_in_pages_through_the_pointers(aws):
                                              key=lambda bot: (bot.created_at, bot.id), reverse=True)]
     assert [i for page in _pages(3) for i in page] == newest_first
     assert [bot.id for bot in runtime.bots().whole_fleet()] == newest_first
-    item = runtime.table().get(*bot_to_item_key(ids[0]))
+    item = runtime.table().get(*_bot_item_key(ids[0]))
     assert "gsi2pk" not in item and "gsi2sk" not in item  # the bot item itself is in no listing index
     runtime.bots().remove(OWNERS[0].user_id, ids[0])
     assert ids[0] not in [bot.id for bot in runtime.bots().whole_fleet()]
@@ -72,13 +72,11 @@ def test_bots_stored_before_the_pointers_are_listed_and_then_moved_once(aws):
     assert reply == {"ok": True, "fleet_listing_moved": 2}
     assert [bot.id for bot in runtime.bots().whole_fleet()] == before  # same bots, same order
     for bot_id in legacy:
-        assert "gsi2pk" not in table.get(*bot_to_item_key(bot_id))
+        assert "gsi2pk" not in table.get(*_bot_item_key(bot_id))
         assert table.get(bot_pk(bot_id), "META")["gsi2pk"] == FLEET_LISTING
     again = load_handler("provision").handler({"action": "migrate"}, LambdaContext())
     assert again == {"ok": True, "fleet_listing_moved": 0}
 
 
-def bot_to_item_key(bot_id: str) -> tuple[str, str]:
-    from botfleet.adapters.dynamo.bots import bot_key
-
+def _bot_item_key(bot_id: str) -> tuple[str, str]:
     return bot_key(runtime.bots().get_any(bot_id).owner_id, bot_id)

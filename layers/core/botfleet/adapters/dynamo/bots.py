@@ -119,15 +119,15 @@ class DynamoBotRepository:
         """The bots of fleet-listing entries, in their order: pointers read through (BatchGetItem), a bot not yet
         moved to its pointer taken as it is, each bot once (while moving, a bot may be listed both ways), a bot
         deleted since the listing was read left out."""
-        pointed = [bot_key(item["owner_id"], item["pk"].removeprefix("BOT#"))
-                   for item in listed if item.get("entity") == "bot_pointer"]
-        found = self.table.get_many(pointed)
+        # Each entry: the key of the bot a pointer points to, or a not-yet-moved bot item itself.
+        entries = [bot_key(item["owner_id"], item["pk"].removeprefix("BOT#"))
+                   if item.get("entity") == "bot_pointer" else item for item in listed]
+        found = self.table.get_many(entry for entry in entries if isinstance(entry, tuple))
         bots: dict[str, Bot] = {}
-        for item in listed:
-            if item.get("entity") == "bot_pointer":
-                item = found.get(bot_key(item["owner_id"], item["pk"].removeprefix("BOT#")))
-                if item is None:
-                    continue
+        for entry in entries:
+            item = found.get(entry) if isinstance(entry, tuple) else entry
+            if item is None:
+                continue
             bot = item_to_bot(item)
             bots.setdefault(bot.id, bot)
         return list(bots.values())
