@@ -31,6 +31,11 @@ What is patched, and why:
    a Query reads only its partition here, as in DynamoDB (an index's partitions from a map that
    `Table.put_item`, `Table.delete_item` and the backend's `update_item` keep up to date).
    And TransactWriteItems (transactions.py).
+8. `moto.backends.list_of_moto_modules` - moto's server lists its own package directory (a
+   listdir and ~170 isdir calls) for every request, while holding the one lock every request
+   takes to find its backend; the list cannot change in a running process, so it is read once.
+9. `DynamoHandler.parse_parameters` / `serialized` (wire.py) - DynamoDB's item calls read and
+   answered as the plain JSON they are, instead of through botocore's shape model.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ import threading
 import time
 from typing import Any, Protocol
 
-from botfleet_local import queries, transactions
+from botfleet_local import queries, transactions, wire
 
 log = logging.getLogger("botfleet_local.patches")
 
@@ -96,7 +101,18 @@ def install() -> None:
         _patch_stepfunctions()
         transactions.install()  # DynamoDB's transaction semantics without moto's whole-table deepcopy
         queries.install()  # a Query reads its partition, not the whole table sorted
+        _patch_server_dispatch()
+        wire.install()  # item calls read and answered as plain JSON, not through the shape model
         _installed = True
+
+
+# --- 8: the server's dispatch ---------------------------------------------------------------------
+
+def _patch_server_dispatch() -> None:
+    from moto import backends
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules  # werkzeug_app calls it as backends.list_of_moto_modules()
 
 
 # --- 1 + 2: Lambda -------------------------------------------------------------------------------
