@@ -72,7 +72,10 @@ class RealtimeConstruct(Construct):
             FunctionSpec(
                 name="broadcaster",
                 description="Turns table stream records into dashboard events on the owners' connections",
-                memory_mb=256,
+                # One vCPU: a @connections post costs ~0.75 ms of CPU in boto3 (make bench-ws), and Lambda's CPU
+                # share is memory / 1,769 MB, so at 256 MB a thousand posts took 5 s however many threads sent
+                # them; at 1,769 MB, 0.75 s for the same GB-seconds (docs/scaling.md, "WebSocket fan-out").
+                memory_mb=1769,
                 timeout=Duration.seconds(30),
             ),
         )

@@ -2,7 +2,8 @@
 
 Measured (tests/bench/scale.py, the real tick against moto, metered as AWS bills): DynamoDB write and read units per
 bot per tick (a quiet fleet) and per fill, per market and per tick (the markets' state and candles, the tick log);
-item sizes; the engine's compute per bot and its DynamoDB calls per run; bytes logged per tick.
+item sizes; the engine's compute per bot and its DynamoDB calls per run; bytes logged per tick; the CPU of one
+@connections post in the broadcaster (tests/bench/posting.py).
 Scenario (the issue's): N paper bots at one-minute ticks, 10 % of them trading per tick, 100 dashboard users each
 connected 8 h a day (their sockets receive their bots' fills while connected).
 Cited, not measured (each named where it is used): prices; DynamoDB's latency (single-digit milliseconds, "What is
@@ -27,7 +28,7 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parents[2] / "layers" / "core")]
 
 from botfleet.services.trading import READERS, WRITERS  # noqa: E402
-from tests.bench import scale  # noqa: E402  (the path above first)
+from tests.bench import posting, scale  # noqa: E402  (the path above first)
 
 GOAL = 0.02
 TICKS_PER_MONTH = 60 * 24 * 30
@@ -65,11 +66,12 @@ PRICES = {
 
 # --- cited figures and stated assumptions ----------------------------------------------------------------------------
 DYNAMODB_CALL_S = 0.010  # "single-digit millisecond" (What is Amazon DynamoDB?), rounded up: the engine's calls wait
-ENGINE_GB, TICK_GB, BROADCASTER_GB = 1.0, 0.25, 0.25  # infra/botfleet_infra memory_mb of each function
+ENGINE_GB, TICK_GB, BROADCASTER_MB = 1.0, 0.25, 1769  # infra/botfleet_infra memory_mb of each function
+BROADCASTER_GB = BROADCASTER_MB / 1024
 TICK_FUNCTION_S = 0.05  # the tick function: one UpdateItem and one async invoke per run
 INVOKE_S = 0.02  # one asynchronous Invoke call (the tick's fan-out), per run
 LAMBDA_LOG_BYTES = 350  # START, END and REPORT lines Lambda writes per invocation
-BROADCAST_POST_S = 0.010  # one @connections POST; the broadcaster posts from a bounded pool
+BROADCAST_POST_S = 0.010  # one @connections POST's round trip; the broadcaster posts from a bounded pool
 BROADCAST_POOL = 32
 REST_REQUESTS_PER_USER_DAY = 300  # assumption: a dashboard session's loads and actions, a working day
 HEARTBEAT_S = 30  # the dashboard's ping (web/src/live.ts PING_MS): a message in, a pong out, a ws-function call each
@@ -98,9 +100,11 @@ class Measured:
     log_bytes_per_tick: float
     trade_item_bytes: float
     bot_item_bytes: float
+    post_cpu_s: float  # one @connections POST in the broadcaster (tests/bench/posting.py)
 
     @classmethod
-    def from_runs(cls, quiet: scale.FleetResult, trading: scale.FleetResult, meters: dict) -> Measured:
+    def from_runs(cls, quiet: scale.FleetResult, trading: scale.FleetResult, meters: dict,
+                  post_cpu_s: float) -> Measured:
         q, t = meters["quiet"], meters["trading"]
         per_tick = quiet.ticks
         bot_units = q["write_units_by_entity"].get("bot", 0.0) / (quiet.bots * per_tick)
@@ -117,7 +121,7 @@ class Measured:
         write_calls = (calls.get("PutItem", 0) + calls.get("TransactWriteItems", 0)) / (trading.bots * trading.ticks)
         return cls(bot_units, fixed, max(0.0, extra) / fills, reads_bot, reads_fixed,
                    summary["engine_compute_ms_per_bot"] / 1000, fixed_calls, write_calls,
-                   summary["log_bytes_per_tick"], trading.trade_item_bytes, quiet.bot_item_bytes)
+                   summary["log_bytes_per_tick"], trading.trade_item_bytes, quiet.bot_item_bytes, post_cpu_s)
 
 
 @dataclass(frozen=True)
@@ -162,8 +166,9 @@ def monthly_cost(m: Measured, s: Scenario, prices: dict, *, before: bool = False
     pings = s.users * s.hours_per_day * 3600 / HEARTBEAT_S * 30
     messages = trade_messages + 2 * pings
     broadcaster_invocations = ticks * runs  # stream batches: about one per engine run's burst of writes
-    broadcaster_gb_s = (broadcaster_invocations * 0.05 + trade_messages * BROADCAST_POST_S / BROADCAST_POOL) \
-        * BROADCASTER_GB
+    # A post takes its round trip shared by the pool, or its CPU at the function's share of a vCPU: the longer.
+    post_s = max(BROADCAST_POST_S / BROADCAST_POOL, posting.fan_out_floor_s(1, m.post_cpu_s, BROADCASTER_MB))
+    broadcaster_gb_s = (broadcaster_invocations * 0.05 + trade_messages * post_s) * BROADCASTER_GB
     ws_gb_s = pings * WS_FUNCTION_S * WS_GB
     connection_minutes = s.users * s.hours_per_day * 60 * 30
     trips = s.bots * s.trading_fraction * TRIPS_PER_TRADING_BOT_MONTH
@@ -200,7 +205,7 @@ def main() -> None:
         scale.print_result(result)
         results[fleet] = result
         meters[fleet] = result.meter
-    measured = Measured.from_runs(results["quiet"], results["trading"], meters)
+    measured = Measured.from_runs(results["quiet"], results["trading"], meters, posting.post_cpu_seconds())
     print(f"measured: {json.dumps({k: round(v, 6) for k, v in measured.__dict__.items()})}")
     report = []
     for bots in (1_000, 10_000, 100_000):
