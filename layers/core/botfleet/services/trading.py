@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -113,6 +114,12 @@ def trade_record(result: StepResult, execution, ts: str) -> dict:
     }
 
 
+def _pool(workers: int, name: str) -> AbstractContextManager[ThreadPoolExecutor | None]:
+    """A pool of `workers` threads for the run, or None when there is one worker: then the work is done in the
+    stepping thread, in order."""
+    return ThreadPoolExecutor(workers, thread_name_prefix=name) if workers > 1 else nullcontext()
+
+
 class TradingEngine:
     def __init__(self, bots: BotRepository, market_data: MarketData, live=None, quarantine=None,
                  tick_log: TickLog | None = None, writers: int = WRITERS, readers: int = READERS):
@@ -137,14 +144,12 @@ class TradingEngine:
                 return report
         sizes = {}
         views: dict[tuple[str, str], tuple | None] = {}  # one view per market for the whole run, not per shard
-        with ThreadPoolExecutor(self.readers, thread_name_prefix="shard-reader") as readers, \
-                ThreadPoolExecutor(self.writers, thread_name_prefix="bot-writer") as pool:
-            self._writers = pool if self.writers > 1 else None
+        with _pool(self.readers, "shard-reader") as readers, _pool(self.writers, "bot-writer") as writers:
+            self._writers = writers
             # Every shard's read starts now, `readers` at a time, while the first shards are stepped: one after
             # another, a small fleet's single run would wait a round trip per shard (64 of them) before its last
             # bots were even read.
-            loading = [readers.submit(self.bots.running_in_shard, shard) if self.readers > 1 else None
-                       for shard in shards]
+            loading = [readers.submit(self.bots.running_in_shard, shard) if readers else None for shard in shards]
             try:
                 for shard, loaded in zip(shards, loading, strict=True):
                     shard_report = self.run_shard(shard, tick_id, now, views, loaded)

@@ -42,6 +42,12 @@ def bot_key(owner_id: str, bot_id: str) -> tuple[str, str]:
     return user_pk(owner_id), bot_pk(bot_id)
 
 
+def bot_key_item(owner_id: str, bot_id: str) -> dict[str, str]:
+    """The bot item's key as a request's `Key`."""
+    pk, sk = bot_key(owner_id, bot_id)
+    return {"pk": pk, "sk": sk}
+
+
 def bot_to_item(bot: Bot, shards: int | None) -> dict[str, Any]:
     pk, sk = bot_key(bot.owner_id, bot.id)
     item = {"pk": pk, "sk": sk, "entity": "bot", **asdict(bot)}
@@ -148,7 +154,7 @@ class DynamoBotRepository:
                                                     "gsi2sk = :sk",
                                 "ExpressionAttributeValues": {":pointer": "bot_pointer", ":owner": owner_id,
                                                               ":all": FLEET_LISTING, ":sk": item["gsi2sk"]}}},
-                    {"Update": {"Key": dict(zip(("pk", "sk"), bot_key(owner_id, bot_id), strict=True)),
+                    {"Update": {"Key": bot_key_item(owner_id, bot_id),
                                 "UpdateExpression": "REMOVE gsi2pk, gsi2sk",
                                 "ConditionExpression": "attribute_exists(pk)"}},
                 ])
@@ -224,7 +230,7 @@ class DynamoBotRepository:
         is still the version read (a tick may book a fill meanwhile: then read again). A bot whose stored state is
         corrupt is deleted by its key alone. False when the owner has no such bot; ConditionFailed when it kept
         changing for `attempts` reads."""
-        key = dict(zip(("pk", "sk"), bot_key(owner_id, bot_id), strict=True))
+        key = bot_key_item(owner_id, bot_id)
         for attempt in range(attempts):
             item = self.table.get(key["pk"], key["sk"], consistent=True)
             if item is None:

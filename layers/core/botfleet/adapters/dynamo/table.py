@@ -8,7 +8,7 @@ import itertools
 import json
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -239,32 +239,38 @@ class Table:
             raise
 
     def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Item]:
-        """Items by key (eventually consistent), 100 keys a BatchGetItem, retrying what DynamoDB hands back
-        unprocessed with a short backoff. Keys with no item are absent from the result."""
+        """Items by key (eventually consistent), 100 keys a BatchGetItem. Keys with no item are absent from the
+        result."""
         unique = list(dict.fromkeys(keys))
         found: dict[tuple[str, str], Item] = {}
         for start in range(0, len(unique), 100):
-            pending: dict[str, Any] = {self.name: {"Keys": [to_dynamo({"pk": pk, "sk": sk})
-                                                            for pk, sk in unique[start:start + 100]]}}
-            for attempt in itertools.count():
-                reply = self.client.batch_get_item(RequestItems=pending)
+            request = {self.name: {"Keys": [to_dynamo({"pk": pk, "sk": sk}) for pk, sk in unique[start:start + 100]]}}
+            for reply in self._until_processed(self.client.batch_get_item, request, "UnprocessedKeys"):
                 for raw in reply.get("Responses", {}).get(self.name, []):
                     item = from_dynamo(raw)
                     found[(item["pk"], item["sk"])] = item
-                pending = reply.get("UnprocessedKeys") or {}
-                if not pending:
-                    break
-                time.sleep(min(1.0, 0.02 * 2 ** attempt))
         return found
 
     def delete_many(self, keys: list[tuple[str, str]]) -> None:
-        """BatchWriteItem deletes, 25 at a time, retrying what DynamoDB hands back unprocessed."""
+        """BatchWriteItem deletes, 25 at a time."""
         for start in range(0, len(keys), 25):
-            chunk = keys[start:start + 25]
-            requests = [{"DeleteRequest": {"Key": to_dynamo({"pk": pk, "sk": sk})}} for pk, sk in chunk]
-            pending = {self.name: requests}
-            while pending:
-                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            request = {self.name: [{"DeleteRequest": {"Key": to_dynamo({"pk": pk, "sk": sk})}}
+                                   for pk, sk in keys[start:start + 25]]}
+            for _ in self._until_processed(self.client.batch_write_item, request, "UnprocessedItems"):
+                pass
+
+    @staticmethod
+    def _until_processed(call: Callable[..., dict], request: dict[str, Any], unprocessed: str) -> Iterator[dict]:
+        """`call(RequestItems=request)`'s replies, calling again with what DynamoDB hands back unprocessed (under
+        `unprocessed`: it does so when a partition is throttled) after an exponential backoff, as AWS asks of batch
+        callers, until nothing is left."""
+        for attempt in itertools.count():
+            reply = call(RequestItems=request)
+            yield reply
+            request = reply.get(unprocessed) or {}
+            if not request:
+                return
+            time.sleep(min(1.0, 0.02 * 2 ** attempt))
 
     def describe(self) -> dict[str, Any]:
         return self.client.describe_table(TableName=self.name)["Table"]
