@@ -1,4 +1,5 @@
-"""What the infrastructure takes from the core's exchange descriptors, so no list of exchanges is kept here.
+"""What the infrastructure takes from the core: its exchange descriptors, so no list of exchanges is kept here, and
+the headers the CloudFront distribution adds for the API (botfleet.origin).
 
 The trading engine may open only exchange keys: its KMS condition names exactly the exchange providers
 (`botfleet.domain.providers.EXCHANGE_PROVIDERS`, one per exchange descriptor). `botfleet.domain` is pure
@@ -17,6 +18,7 @@ if importlib.util.find_spec("botfleet") is None:
     sys.path.append(str(REPO_ROOT / "layers" / "core"))
 
 from botfleet.domain.providers import EXCHANGE_PROVIDERS  # after the sys.path fallback above
+from botfleet.origin import ORIGIN_PROOF_ENV, ORIGIN_PROOF_HEADER, VIEWER_ADDRESS_HEADER  # noqa: F401  (re-exported)
 
 #: The providers whose secrets live trading opens, in the exchanges' listing order.
 ENGINE_SECRET_PROVIDERS: tuple[str, ...] = EXCHANGE_PROVIDERS

@@ -78,6 +78,10 @@ class BotfleetStack(Stack):
         self.web = (WebConstruct(self, "Web", settings=settings, api=self.api,
                                  websocket_origin=self.realtime.api.api_endpoint if self.realtime else None)
                     if settings.web else None)
+        if self.web:
+            # The functions whose limits key on the caller's address: sign-up, sign-in and password confirmations.
+            for limited in (self.api.auth, self.assistant.assistant):
+                self.web.trust_viewer_address(limited)
 
         # Output names are part of the contract (docs/internals.md).
         CfnOutput(self, "RestApiUrl", value=self.api.url, description="REST API base URL (append api/...)")

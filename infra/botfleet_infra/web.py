@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_iam as iam
@@ -37,11 +37,13 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_s3_deployment as s3deploy
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from botfleet_infra import nag
 from botfleet_infra.api import ApiConstruct
-from botfleet_infra.functions import LOG_RETENTION
+from botfleet_infra.catalogue import ORIGIN_PROOF_ENV, ORIGIN_PROOF_HEADER, VIEWER_ADDRESS_HEADER
+from botfleet_infra.functions import LOG_RETENTION, BotfleetFunction
 from botfleet_infra.settings import API_STAGE_NAME, WEB_CONTEXT_KEY, BuildSettings
 
 #: The file a build must have; an empty or half-written web/dist is no build either.
@@ -50,6 +52,14 @@ INDEX = "index.html"
 MISSING_BUILD_WARNING_ID = "botfleet:web-dist-missing"
 ACCESS_LOG_DAYS = 30  # as LOG_RETENTION (ONE_MONTH) for the log groups
 OLD_VERSIONS_DAYS = 30
+#: CloudFront Functions (JavaScript runtime 2.0) on every /api/* viewer request: the viewer's address, as CloudFront
+#: saw it, in a header the API reads (replacing any value the viewer sent under that name).
+VIEWER_ADDRESS_FUNCTION = f"""function handler(event) {{
+  var request = event.request;
+  request.headers['{VIEWER_ADDRESS_HEADER}'] = {{ value: event.viewer.ip }};
+  return request;
+}}
+"""
 
 
 class DashboardBuildMissing(RuntimeError):
@@ -136,11 +146,37 @@ class WebConstruct(Construct):
             ]),
         )
 
+        # Behind CloudFront the REST API's peer is an edge server, shared by everyone near it: the per-address limits
+        # (registrations, failed logins) would give them all one budget. So the distribution hands the API the
+        # viewer's address (a viewer-request function) and a secret origin header that proves the request came
+        # through it; the API believes the address only with the proof (http.app.source_ip, docs/security.md).
+        self.origin_proof = secretsmanager.Secret(
+            self,
+            "OriginProof",
+            description="Proof that a request to the botfleet REST API came through its CloudFront distribution",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True),
+            removal_policy=RemovalPolicy.DESTROY,  # nothing depends on its value outliving the stack
+        )
+        nag.acknowledge(
+            self.origin_proof,
+            "SMG4",
+            "The origin proof is CloudFront's origin custom header, resolved when the stack deploys: rotating it is "
+            "changing the secret and deploying again (docs/security.md), which an automatic rotation could not do.",
+        )
+        viewer_address = cloudfront.Function(
+            self,
+            "ViewerAddress",
+            code=cloudfront.FunctionCode.from_inline(VIEWER_ADDRESS_FUNCTION),
+            runtime=cloudfront.FunctionRuntime.JS_2_0,
+            comment="botfleet: the viewer's address, for the API's per-address limits",
+        )
         api_origin = origins.HttpOrigin(
             api.domain_name,
             origin_path=f"/{API_STAGE_NAME}",  # /api/bots -> {stage}/api/bots
             protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
             origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+            # A dynamic reference, resolved by CloudFormation: the value is in no template or asset.
+            custom_headers={ORIGIN_PROOF_HEADER: self.origin_proof.secret_value.unsafe_unwrap()},
         )
         self.distribution = cloudfront.Distribution(
             self,
@@ -166,6 +202,8 @@ class WebConstruct(Construct):
                     origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
                     response_headers_policy=self.headers,
                     compress=True,
+                    function_associations=[cloudfront.FunctionAssociation(
+                        function=viewer_address, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST)],
                 ),
             },
             # No error_responses: they apply to every behaviour and would turn the API's JSON 403/404 into the
@@ -202,6 +240,12 @@ class WebConstruct(Construct):
         )
 
         self.deployment = self._deploy(settings, dist)
+
+    def trust_viewer_address(self, target: BotfleetFunction) -> None:
+        """Let `target`'s per-address limits see the viewers behind the distribution: the origin proof's ARN
+        (ORIGIN_PROOF_SECRET_ARN) and read access to it, nothing more."""
+        target.add_environment(ORIGIN_PROOF_ENV, self.origin_proof.secret_arn)
+        self.origin_proof.grant_read(target.function)
 
     def _deploy(self, settings: BuildSettings, dist: Path) -> s3deploy.BucketDeployment | None:
         """Copy the build into the bucket at deploy time, or say why not (see the module docstring)."""

@@ -44,6 +44,8 @@ PRICES = {
         "lambda_gb_second": 0.0000166667, "lambda_request": 0.20e-6,
         # https://aws.amazon.com/api-gateway/pricing/ (WebSocket: messages in 32 KB units; REST: first 333M)
         "ws_message": 1.00e-6, "ws_connection_minute": 0.25e-6, "rest_request": 3.50e-6,
+        # https://aws.amazon.com/cloudfront/pricing/: CloudFront Functions (the /api/* viewer-address function)
+        "cloudfront_function": 0.10e-6,
         # https://aws.amazon.com/step-functions/pricing/ (Standard workflows)
         "sfn_transition": 0.025e-3,
         # https://aws.amazon.com/cloudwatch/pricing/ (Logs ingestion; custom metrics, first 10,000)
@@ -57,6 +59,7 @@ PRICES = {
         "dynamodb_write_unit": 0.74875e-6, "dynamodb_read_unit": 0.14975e-6, "dynamodb_gb_month": 0.2975,
         "lambda_gb_second": 0.0000221, "lambda_request": 0.28e-6,
         "ws_message": 1.19e-6, "ws_connection_minute": 0.30e-6, "rest_request": 4.55e-6,
+        "cloudfront_function": 0.10e-6,
         "sfn_transition": 0.0333e-3,
         "logs_gb": 0.76, "metric_month": 0.30,
         "secret_month": 0.40, "kms_key_month": 1.00,
@@ -182,7 +185,7 @@ def monthly_cost(m: Measured, s: Scenario, prices: dict, *, before: bool = False
         "lambda": (engine_gb_s + tick_gb_s + broadcaster_gb_s + ws_gb_s + trips * RETRAIN_GB_S) * p["lambda_gb_second"]
                   + invocations * p["lambda_request"],
         "websocket": messages * p["ws_message"] + connection_minutes * p["ws_connection_minute"],
-        "rest": s.users * REST_REQUESTS_PER_USER_DAY * 30 * p["rest_request"],
+        "rest": s.users * REST_REQUESTS_PER_USER_DAY * 30 * (p["rest_request"] + p["cloudfront_function"]),
         "step_functions": trips * TRANSITIONS_PER_QUARANTINE * p["sfn_transition"],
         "cloudwatch": log_gb * p["logs_gb"] + CUSTOM_METRICS * p["metric_month"],
         "fixed": p["secret_month"] + p["kms_key_month"] + ticks * p["scheduled_event"],

@@ -14,6 +14,7 @@ import httpx
 import pytest
 import websockets
 
+from botfleet.origin import ORIGIN_PROOF_HEADER, VIEWER_ADDRESS_HEADER
 from tests.e2e.conftest import ws_url
 
 # The product's default registration limit (20 an hour per address), not the raised one of the other modules.
@@ -48,9 +49,11 @@ def retry_after(reply) -> int:
 def test_a_stranger_guessing_does_not_lock_the_owner_out(cloud, http):
     email, _ = register(http)
     with client_from(cloud, "127.0.0.2") as stranger:
-        # A forged X-Forwarded-For changes nothing: the address is the connection's.
-        replies = [login(stranger, email, f"wrong password {n}", headers={"X-Forwarded-For": f"10.1.1.{n}"})
-                   for n in range(10)]
+        # Forged addresses change nothing (X-Forwarded-For, or the headers our CloudFront distribution adds, with a
+        # guessed proof): the address is the connection's.
+        replies = [login(stranger, email, f"wrong password {n}", headers={
+            "X-Forwarded-For": f"10.1.1.{n}", VIEWER_ADDRESS_HEADER: f"10.1.1.{n}", ORIGIN_PROOF_HEADER: f"guess {n}"})
+            for n in range(10)]
         statuses = [reply.status_code for reply in replies]
         assert statuses[:5] == [401] * 5
         assert 429 in statuses[5:], statuses

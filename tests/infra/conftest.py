@@ -57,6 +57,12 @@ class Synthesized:
     def function(self, name: str) -> dict[str, Any]:
         return self.resources[self.function_logical_ids()[name]]
 
+    def jwt_secret_id(self) -> str:
+        """The JWT signing key's logical id (the stack's other secret is the dashboard's origin proof)."""
+        (secret_id,) = [lid for lid in self.resources_of_type("AWS::SecretsManager::Secret")
+                        if lid.startswith("DataJwtSecret")]
+        return secret_id
+
     def role_logical_id(self, name: str) -> str:
         return self.function(name)["Properties"]["Role"]["Fn::GetAtt"][0]
 

@@ -10,7 +10,9 @@ COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LE
 
 #: docs/internals.md, "Environment variables".
 CONTRACT_ENV = {
-    "auth": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_CALLBACK_URL", "REGISTRATIONS_PER_ADDRESS_PER_HOUR"},
+    # ORIGIN_PROOF_SECRET_ARN: where per-address limits apply, in a stack with the dashboard's distribution (web.py).
+    "auth": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_CALLBACK_URL", "REGISTRATIONS_PER_ADDRESS_PER_HOUR",
+             "ORIGIN_PROOF_SECRET_ARN"},
     "bots": {"TABLE_NAME", "JWT_SECRET_ARN", "TICK_SHARDS", "KEYS_KMS_KEY_ID", "QUARANTINE_STATE_MACHINE_ARN"},
     "ops": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_URL"},
     "ws": {"TABLE_NAME", "JWT_SECRET_ARN", "WS_CALLBACK_URL"},
@@ -26,7 +28,7 @@ CONTRACT_ENV = {
     "quarantine": {"TABLE_NAME", "JWT_SECRET_ARN"},
     "quarantiner": {"TABLE_NAME", "TICK_SHARDS"},
     "assistant": {"TABLE_NAME", "JWT_SECRET_ARN", "TICK_SHARDS", "KEYS_KMS_KEY_ID", "QUARANTINE_STATE_MACHINE_ARN",
-                  "ASSISTANT_CONFIRMATION_SECONDS"},
+                  "ASSISTANT_CONFIRMATION_SECONDS", "ORIGIN_PROOF_SECRET_ARN"},
 }
 
 
@@ -59,7 +61,7 @@ def test_function_env_vars_match_contract(light, function_name):
 
 def test_env_var_values_point_at_the_right_resources(light):
     table_id = next(iter(light.resources_of_type("AWS::DynamoDB::Table")))
-    secret_id = next(iter(light.resources_of_type("AWS::SecretsManager::Secret")))
+    secret_id = light.jwt_secret_id()
     ws_api_id = next(iter(light.resources_of_type("AWS::ApiGatewayV2::Api")))
     ids = light.function_logical_ids()
     for name in FUNCTION_NAMES:

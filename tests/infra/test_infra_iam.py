@@ -66,7 +66,7 @@ def test_table_writers(light, function_name):
 
 
 def test_jwt_secret_readers(light, function_name):
-    (secret_id,) = light.resources_of_type("AWS::SecretsManager::Secret")
+    secret_id = light.jwt_secret_id()
     reads = bool(_statements_on(light, function_name, secret_id))
     assert reads == (function_name in {"auth", "bots", "ops", "ws", "provision", "admin", "keys", "training",
                                        "quarantine", "assistant"})

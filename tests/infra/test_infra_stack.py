@@ -95,7 +95,7 @@ def test_full_mode_keeps_data_and_checks_bootstrap(full_template):
     (table,) = [r for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"]
     assert table["DeletionPolicy"] == "Retain"
     assert table["Properties"]["DeletionProtectionEnabled"] is True
-    (secret,) = [r for r in resources.values() if r["Type"] == "AWS::SecretsManager::Secret"]
-    assert secret["DeletionPolicy"] == "Retain"
+    (jwt_secret,) = [r for lid, r in resources.items() if lid.startswith("DataJwtSecret")]
+    assert jwt_secret["DeletionPolicy"] == "Retain"  # a new key would sign every user out
     assert "BootstrapVersion" in full_template["Parameters"]
     assert set(full_template["Outputs"]) == CONTRACT_OUTPUTS

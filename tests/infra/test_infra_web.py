@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,8 +17,9 @@ from aws_cdk.assertions import Annotations, Match, Template
 from cdk_nag import AwsSolutionsChecks
 
 from botfleet_infra.app import create_app
+from botfleet_infra.catalogue import ORIGIN_PROOF_ENV, ORIGIN_PROOF_HEADER, VIEWER_ADDRESS_HEADER
 from botfleet_infra.settings import BuildSettings
-from botfleet_infra.web import MISSING_BUILD_WARNING_ID, DashboardBuildMissing, WebConstruct
+from botfleet_infra.web import MISSING_BUILD_WARNING_ID, VIEWER_ADDRESS_FUNCTION, DashboardBuildMissing, WebConstruct
 from tests.infra.conftest import REPO_ROOT, Synthesized
 
 # CloudFront's managed policies (their ids are fixed by AWS).
@@ -164,6 +167,60 @@ def test_api_paths_go_to_the_rest_api_prod_stage_uncached_with_all_viewer_header
                                                       ".", {"Ref": "AWS::URLSuffix"}]]}
     assert origin["OriginPath"] == "/prod"
     assert origin["CustomOriginConfig"] == {"OriginProtocolPolicy": "https-only", "OriginSSLProtocols": ["TLSv1.2"]}
+
+
+def _origin_proof_id(synth: Synthesized) -> str:
+    (secret_id,) = [lid for lid, secret in synth.resources_of_type("AWS::SecretsManager::Secret").items()
+                    if "CloudFront" in secret["Properties"].get("Description", "")]
+    return secret_id
+
+
+def test_api_requests_carry_the_viewers_address_and_a_proof_of_the_route(light):
+    """Behind CloudFront the API's peer is an edge server: the per-address limits need the viewer's address, and a
+    proof, which a direct caller cannot forge, that CloudFront set it (http.app.source_ip)."""
+    config = _distribution(light)
+    (api,) = config["CacheBehaviors"]
+    function_id, function = _one(light, "AWS::CloudFront::Function")
+    assert api["FunctionAssociations"] == [{"EventType": "viewer-request",
+                                            "FunctionARN": {"Fn::GetAtt": [function_id, "FunctionARN"]}}]
+    assert "FunctionAssociations" not in config["DefaultCacheBehavior"]  # the site's files need no address
+    assert function["Properties"]["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
+    assert function["Properties"]["FunctionCode"] == VIEWER_ADDRESS_FUNCTION
+    assert function["Properties"]["AutoPublish"] is True
+    (origin,) = [o for o in config["Origins"] if o["Id"] == api["TargetOriginId"]]
+    # The proof's value is a dynamic reference CloudFormation resolves: it is in no template, asset or log.
+    assert origin["OriginCustomHeaders"] == [{"HeaderName": ORIGIN_PROOF_HEADER, "HeaderValue": {"Fn::Join": [
+        "", ["{{resolve:secretsmanager:", {"Ref": _origin_proof_id(light)}, ":SecretString:::}}"]]}}]
+
+
+def test_only_the_functions_with_per_address_limits_may_read_the_proof(light):
+    proof = {"Ref": _origin_proof_id(light)}
+    given = {name for name in light.function_logical_ids()
+             if light.function(name)["Properties"]["Environment"]["Variables"].get(ORIGIN_PROOF_ENV) == proof}
+    assert given == {"auth", "assistant"}
+
+    def grants(name: str) -> list[dict]:  # CDK merges statements with the same actions (the JWT key's read)
+        return [statement for statement in light.role_statements(name)
+                if proof in (statement["Resource"] if isinstance(statement["Resource"], list)
+                             else [statement["Resource"]])]
+
+    readers = {name for name in light.function_logical_ids() if grants(name)}
+    assert readers == {"auth", "assistant"}
+    for name in readers:
+        (grant,) = grants(name)
+        assert set(grant["Action"]) == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node runs the CDK; absent, the synth tier cannot run")
+def test_the_viewer_request_function_replaces_any_address_the_viewer_sent():
+    """The function's own code, run by node on an event shaped as CloudFront Functions hand it over."""
+    event = {"viewer": {"ip": "198.51.100.7"}, "request": {"method": "POST", "uri": "/api/auth/login", "headers": {
+        VIEWER_ADDRESS_HEADER: {"value": "10.0.0.1"}, "authorization": {"value": "Bearer t"}}}}
+    script = f"{VIEWER_ADDRESS_FUNCTION}\nprocess.stdout.write(JSON.stringify(handler({json.dumps(event)})));"
+    request = json.loads(subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True).stdout)
+    assert request["headers"] == {VIEWER_ADDRESS_HEADER: {"value": "198.51.100.7"},
+                                  "authorization": {"value": "Bearer t"}}
+    assert request["uri"] == "/api/auth/login"
 
 
 def test_dashboard_url_output(light):

@@ -42,6 +42,18 @@ def clock() -> SystemClock:
 
 
 @_component
+def origin_proof() -> str:
+    """The secret our CloudFront distribution adds to the requests it forwards (http.app.source_ip); "" where the
+    function was given none (no CloudFront in front: the emulators, a stack without the dashboard)."""
+    arn = settings().origin_proof_secret_arn
+    if not arn:
+        return ""
+    from botfleet.adapters.security import secret_string
+
+    return secret_string(arn)
+
+
+@_component
 def table():
     from botfleet.adapters.aws import client
     from botfleet.adapters.dynamo import Table

@@ -29,6 +29,8 @@ class Settings(BaseModel):
 
     table_name: str = Field("", alias="TABLE_NAME")
     jwt_secret_arn: str = Field("", alias="JWT_SECRET_ARN")
+    # The CloudFront distribution's origin proof (botfleet.origin, http.app.source_ip); empty: none in front.
+    origin_proof_secret_arn: str = Field("", alias="ORIGIN_PROOF_SECRET_ARN")
     ws_url: str = Field("", alias="WS_URL")
     ws_callback_url: str = Field("", alias="WS_CALLBACK_URL")  # empty: no WebSocket API (nothing to send to)
     engine_function_name: str = Field("", alias="ENGINE_FUNCTION_NAME")

@@ -77,7 +77,11 @@ class JwtTokens:
 @functools.cache
 def jwt_secret_from_env() -> str:
     """The signing key from Secrets Manager (cached for the life of the execution environment)."""
+    return secret_string(os.environ["JWT_SECRET_ARN"])
+
+
+def secret_string(arn: str) -> str:
+    """A Secrets Manager secret's value (callers cache it: one read per execution environment)."""
     from botfleet.adapters.aws import client
 
-    arn = os.environ["JWT_SECRET_ARN"]
     return client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]

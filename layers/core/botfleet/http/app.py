@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
+import ipaddress
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
@@ -22,6 +25,7 @@ from aws_lambda_powertools.event_handler.request import Request
 from botfleet import runtime
 from botfleet.errors import BadRequest, BotfleetError, Forbidden, PayloadTooLarge, UnsupportedMediaType
 from botfleet.http.rbac import required_role
+from botfleet.origin import ORIGIN_PROOF_HEADER, VIEWER_ADDRESS_HEADER
 from botfleet.services.auth import Principal
 
 logger = Logger()
@@ -171,11 +175,27 @@ def make_resolver() -> APIGatewayRestResolver:
     return app
 
 
-def source_ip(event: Any) -> str:
-    """The address API Gateway saw the request come from (the TCP peer), which the throttles key on. Never
-    X-Forwarded-For: any client can write that header. An event without one is throttled as "unknown"."""
+def source_ip(event: Any, origin_proof: Callable[[], str] = runtime.origin_proof) -> str:
+    """The caller's address, which the per-address throttles key on: the TCP peer API Gateway saw
+    (`requestContext.identity.sourceIp`), except for a request that proves it came through our CloudFront
+    distribution, whose peer is an edge server shared by everyone near it: then the viewer's address CloudFront
+    saw. Never X-Forwarded-For, nor the viewer header without the proof: any client can write those. An event
+    without a peer is throttled as "unknown"."""
     identity = (event.raw_event.get("requestContext") or {}).get("identity") or {}
-    return str(identity.get("sourceIp") or "")
+    peer = str(identity.get("sourceIp") or "")
+    headers = {str(name).lower(): value for name, value in (event.raw_event.get("headers") or {}).items()}
+    viewer, proof = headers.get(VIEWER_ADDRESS_HEADER), headers.get(ORIGIN_PROOF_HEADER)
+    if not (isinstance(viewer, str) and isinstance(proof, str)):
+        return peer
+    expected = origin_proof()
+    if not expected or not hmac.compare_digest(proof.encode(), expected.encode()):
+        logger.warning("a viewer address without a valid origin proof: the peer's address is used")
+        return peer
+    try:
+        return str(ipaddress.ip_address(viewer.strip()))
+    except ValueError:
+        logger.warning("the distribution's viewer address is not an address: the peer's address is used")
+        return peer
 
 
 def request_id(event: Any) -> str | None:
