@@ -13,7 +13,8 @@ result that `json.dumps` takes (no bytes, datetimes or Decimals) and that has no
 written with it. Anything else, every other operation and every error take moto's own path.
 
 `LOCAL_CLOUD_VERIFY_WIRE=1` runs moto's own path as well for every call taken here and raises
-`WireMismatch` if the two differ (the local cloud's tests run with it: tests/conftest.py).
+`WireMismatch` if the two differ. tests/integration/local_cloud/test_wire.py runs with it, over every
+AttributeValue type; the other tiers do not (it would double moto's work), but any of them can be run with it.
 """
 
 from __future__ import annotations
