@@ -15,7 +15,7 @@ from constructs import Construct
 from botfleet_infra import nag
 from botfleet_infra.data import DataConstruct, TableAccess
 from botfleet_infra.functions import FunctionFactory, FunctionSpec
-from botfleet_infra.settings import API_STAGE_NAME, BuildSettings
+from botfleet_infra.settings import API_STAGE_NAME, BROADCAST_PARALLELIZATION, BuildSettings
 
 ROUTE_SELECTION_EXPRESSION = "$request.body.action"
 
@@ -79,6 +79,8 @@ class RealtimeConstruct(Construct):
                 timeout=Duration.seconds(30),
             ),
         )
+        # Its share of the account's @connections throttle; BROADCAST_PARALLELIZATION instances run at once.
+        self.broadcaster.add_environment("WS_POSTS_PER_SECOND", f"{settings.posts_per_second_per_broadcaster:g}")
 
         # ws stores/removes connections and subscriptions: read/write.
         data.connect_table(self.ws, TableAccess.READ_WRITE)
@@ -135,6 +137,9 @@ class RealtimeConstruct(Construct):
                 starting_position=lambda_.StartingPosition.LATEST,
                 batch_size=100,
                 max_batching_window=Duration.seconds(0),
+                # A tick's records spread over up to ten concurrent batches (by partition key), so its posts are
+                # sent by up to ten instances; a bot's or a user's records stay in order (docs/scaling.md).
+                parallelization_factor=BROADCAST_PARALLELIZATION,
                 bisect_batch_on_error=True,
                 retry_attempts=3,
                 report_batch_item_failures=True,

@@ -21,6 +21,19 @@ DEFAULT_REGISTRATIONS_PER_ADDRESS_PER_HOUR = 20
 CONFIRMATION_CONTEXT_KEY = "botfleet:assistant_confirmation_seconds"
 MAX_CONFIRMATION_SECONDS = 120
 
+#: Context key: how many `@connections` posts a second the broadcasters may send together (default 5,000). API
+#: Gateway's throttle is per account and region, 10,000 requests a second in most regions and 2,500 in af-south-1
+#: (docs/websocket.md), and the REST API and the ws function's replies draw on it too: half is left to them. Set
+#: 1,250 for af-south-1. Each broadcaster instance paces itself at this / BROADCAST_PARALLELIZATION.
+BROADCAST_POSTS_CONTEXT_KEY = "botfleet:broadcast_posts_per_second"
+DEFAULT_BROADCAST_POSTS_PER_SECOND = 5_000
+MAX_BROADCAST_POSTS_PER_SECOND = 10_000
+
+#: Stream batches of one shard the broadcaster processes at once (the event source mapping's
+#: ParallelizationFactor; Lambda's maximum is 10). A tick's posts then spread over up to ten instances instead of
+#: one, each posting for the owners whose records hash to it; one item's records stay in order.
+BROADCAST_PARALLELIZATION = 10
+
 #: Context key: whether the stack has its WebSocket API (default true). LocalStack's community edition has no
 #: API Gateway v2, so `-c botfleet:websocket=false` leaves it out (with the ws and broadcaster functions):
 #: /api/config then gives an empty ws_url, and no function is told a callback URL to post to.
@@ -98,6 +111,7 @@ class BuildSettings:
     repo_root: Path = REPO_ROOT
     registrations_per_address_per_hour: int = DEFAULT_REGISTRATIONS_PER_ADDRESS_PER_HOUR
     assistant_confirmation_seconds: int = MAX_CONFIRMATION_SECONDS
+    broadcast_posts_per_second: int = DEFAULT_BROADCAST_POSTS_PER_SECOND
     websocket: bool = True
     web: bool = True
 
@@ -111,12 +125,23 @@ class BuildSettings:
         if confirmation > MAX_CONFIRMATION_SECONDS:
             raise ValueError(f"context {CONFIRMATION_CONTEXT_KEY} must be at most {MAX_CONFIRMATION_SECONDS} s: a "
                              f"confirmation older than that no longer matches what the user saw")
+        raw = node.try_get_context(BROADCAST_POSTS_CONTEXT_KEY)
+        posts = DEFAULT_BROADCAST_POSTS_PER_SECOND if raw is None else _positive_int(BROADCAST_POSTS_CONTEXT_KEY, raw)
+        if posts > MAX_BROADCAST_POSTS_PER_SECOND:
+            raise ValueError(f"context {BROADCAST_POSTS_CONTEXT_KEY} must be at most {MAX_BROADCAST_POSTS_PER_SECOND}: "
+                             f"API Gateway's throttle in the largest regions")
         websocket = node.try_get_context(WEBSOCKET_CONTEXT_KEY)
         web = node.try_get_context(WEB_CONTEXT_KEY)
         return cls(light=_truthy(node.try_get_context(LIGHT_CONTEXT_KEY) or False),
                    registrations_per_address_per_hour=registrations, assistant_confirmation_seconds=confirmation,
+                   broadcast_posts_per_second=posts,
                    websocket=True if websocket is None else _truthy(websocket),
                    web=True if web is None else _truthy(web))
+
+    @property
+    def posts_per_second_per_broadcaster(self) -> float:
+        """One broadcaster instance's share of the posts (its WS_POSTS_PER_SECOND)."""
+        return self.broadcast_posts_per_second / BROADCAST_PARALLELIZATION
 
     @property
     def mode_name(self) -> str:

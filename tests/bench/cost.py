@@ -76,6 +76,8 @@ INVOKE_S = 0.02  # one asynchronous Invoke call (the tick's fan-out), per run
 LAMBDA_LOG_BYTES = 350  # START, END and REPORT lines Lambda writes per invocation
 BROADCAST_POST_S = 0.010  # one @connections POST's round trip; the broadcaster posts from a bounded pool
 BROADCAST_POOL = 32
+BROADCAST_BATCH_S = 0.05  # assumption: a stream batch's own work in the broadcaster (parse, connection lookups)
+BROADCAST_PARALLELIZATION = 10  # the stream mapping's ParallelizationFactor (infra/botfleet_infra/settings.py)
 REST_REQUESTS_PER_USER_DAY = 300  # assumption: a dashboard session's loads and actions, a working day
 HEARTBEAT_S = 30  # the dashboard's ping (web/src/live.ts PING_MS): a message in, a pong out, a ws-function call each
 WS_GB, WS_FUNCTION_S = 0.25, 0.015  # the ws function's memory; an answered ping (no lookup, one post back): assumption
@@ -168,10 +170,13 @@ def monthly_cost(m: Measured, s: Scenario, prices: dict, *, before: bool = False
     trade_messages = ticks * fills_per_tick * connected_share
     pings = s.users * s.hours_per_day * 3600 / HEARTBEAT_S * 30
     messages = trade_messages + 2 * pings
-    broadcaster_invocations = ticks * runs  # stream batches: about one per engine run's burst of writes
+    # Stream batches: one per engine run's burst of writes, split by partition key over up to the mapping's
+    # parallelization factor (a fill writes two keys: the owner's bot item and the bot's trade).
+    batches_per_run = min(BROADCAST_PARALLELIZATION, max(1, math.ceil(2 * fills_per_tick / runs)))
+    broadcaster_invocations = ticks * runs * (1 if before else batches_per_run)
     # A post takes its round trip shared by the pool, or its CPU at the function's share of a vCPU: the longer.
     post_s = max(BROADCAST_POST_S / BROADCAST_POOL, posting.fan_out_floor_s(1, m.post_cpu_s, BROADCASTER_MB))
-    broadcaster_gb_s = (broadcaster_invocations * 0.05 + trade_messages * post_s) * BROADCASTER_GB
+    broadcaster_gb_s = (broadcaster_invocations * BROADCAST_BATCH_S + trade_messages * post_s) * BROADCASTER_GB
     ws_gb_s = pings * WS_FUNCTION_S * WS_GB
     connection_minutes = s.users * s.hours_per_day * 60 * 30
     trips = s.bots * s.trading_fraction * TRIPS_PER_TRADING_BOT_MONTH

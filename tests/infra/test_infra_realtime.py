@@ -55,8 +55,28 @@ def test_broadcaster_consumes_the_table_stream(light):
             "BisectBatchOnFunctionError": True,
             "MaximumRetryAttempts": 3,
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "ParallelizationFactor": 10,
         },
     )
+
+
+def test_each_broadcaster_instance_posts_at_its_share_of_the_throttle(light):
+    # Ten instances at once (the parallelization factor), 5,000 posts a second between them by default: half the
+    # account's API Gateway throttle, the rest left to the REST API and the ws function's replies.
+    env = light.function("broadcaster")["Properties"]["Environment"]["Variables"]
+    assert env["WS_POSTS_PER_SECOND"] == "500"
+
+
+@pytest.mark.parametrize("bad", [0, 20_000, "fast"])
+def test_a_bad_broadcast_rate_fails_the_synth(bad):
+    from botfleet_infra.settings import BROADCAST_POSTS_CONTEXT_KEY, BuildSettings
+
+    class Node:
+        def try_get_context(self, key):
+            return bad if key == BROADCAST_POSTS_CONTEXT_KEY else None
+
+    with pytest.raises(ValueError, match="broadcast_posts_per_second"):
+        BuildSettings.from_context(Node())
 
 
 # -- botfleet:websocket=false (LocalStack community has no API Gateway v2) ----------------------------------------
