@@ -79,7 +79,8 @@ BROADCAST_POOL = 32
 BROADCAST_BATCH_S = 0.05  # assumption: a stream batch's own work in the broadcaster (parse, connection lookups)
 BROADCAST_PARALLELIZATION = 10  # the stream mapping's ParallelizationFactor (infra/botfleet_infra/settings.py)
 REST_REQUESTS_PER_USER_DAY = 300  # assumption: a dashboard session's loads and actions, a working day
-HEARTBEAT_S = 30  # the dashboard's ping (web/src/live.ts PING_MS): a message in, a pong out, a ws-function call each
+HEARTBEAT_S = 35  # the dashboard pings after this much silence (web/src/live.ts PING_MS): a message in, a pong out and
+# a ws-function call each; a minute with news for the user has one ping, a silent one 60 / 35
 WS_GB, WS_FUNCTION_S = 0.25, 0.015  # the ws function's memory; an answered ping (no lookup, one post back): assumption
 TRIPS_PER_TRADING_BOT_MONTH = 1.0  # assumption: breaker trips that start a quarantine
 TRANSITIONS_PER_QUARANTINE = 12  # quarantine state machine: begin, wait, retrain, validate, redeploy, ... (approx.)
@@ -168,7 +169,10 @@ def monthly_cost(m: Measured, s: Scenario, prices: dict, *, before: bool = False
     tick_gb_s = ticks * (TICK_FUNCTION_S + runs * INVOKE_S) * TICK_GB
     connected_share = s.hours_per_day / 24
     trade_messages = ticks * fills_per_tick * connected_share
-    pings = s.users * s.hours_per_day * 3600 / HEARTBEAT_S * 30
+    # The share of a user's ticks that bring news: one of their bots (bots / users each) fills.
+    news = 1 - (1 - s.trading_fraction) ** (s.bots / s.users)
+    pings_per_minute = news * 1 + (1 - news) * 60 / HEARTBEAT_S
+    pings = s.users * s.hours_per_day * 60 * pings_per_minute * 30
     messages = trade_messages + 2 * pings
     # Stream batches: one per engine run's burst of writes, split by partition key over up to the mapping's
     # parallelization factor (a fill writes two keys: the owner's bot item and the bot's trade).

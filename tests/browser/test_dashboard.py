@@ -490,6 +490,65 @@ def test_amounts_follow_their_currency(make_page, http, new_user):
     expect(totals).to_contain_text(re.compile(r"1\s?000,00\sUSDT"))
 
 
+def test_the_socket_pings_only_after_silence_and_gives_up_on_one_that_stops_answering(page, new_user):
+    """The heartbeat (web/src/live.ts): a ping after 35 s without any message, any message putting it off (a
+    dashboard with news every tick pings half as often), and nothing back within 10 s of a ping gives the socket
+    up: a new one replaces it. The page's clock is Playwright's, moved forward by hand; its socket goes through a
+    relay the test controls, forwarding to the real local cloud."""
+    relays = []
+
+    def relay(socket):
+        server = socket.connect_to_server()
+        state = {"pings": 0, "pongs": 0, "answering": True, "page": socket}
+
+        def from_page(message):
+            if json.loads(message).get("action") == "ping":
+                state["pings"] += 1
+            server.send(message)
+
+        def from_server(message):
+            if state["answering"]:
+                state["pongs"] += json.loads(message).get("type") == "pong"
+                socket.send(message)
+
+        socket.on_message(from_page)
+        server.on_message(from_server)
+        relays.append(state)
+
+    page.clock.install()
+    page.route_web_socket(re.compile(r"/api/ws"), relay)
+    sign_in(page, new_user().email)
+    (first,) = relays
+
+    def pings_become(state, count, what="pings"):
+        deadline = time.monotonic() + 5
+        while state[what] != count and time.monotonic() < deadline:
+            page.wait_for_timeout(50)  # Playwright's own wait, in real time: the relay's handlers run meanwhile
+        return state[what]
+
+    page.clock.fast_forward(25_000)
+    assert pings_become(first, 0) == 0
+    first["page"].send(json.dumps({"type": "notice", "data": {}}))  # any message: the silence starts again
+    page.wait_for_timeout(200)
+    page.clock.fast_forward(30_000)  # 55 s after the subscription's answer, 30 s after the last message
+    assert pings_become(first, 0) == 0
+    page.clock.fast_forward(6_000)
+    assert pings_become(first, 1) == 1
+    assert pings_become(first, 1, "pongs") == 1  # the cloud's pong, relayed: the silence starts again
+
+    first["answering"] = False  # from now on the page hears nothing: a half-open connection
+    page.wait_for_timeout(200)
+    page.clock.fast_forward(36_000)
+    assert pings_become(first, 2) == 2
+    connection = page.get_by_test_id("connection")
+    expect(connection).to_have_attribute("data-state", "live")
+    page.clock.fast_forward(11_000)
+    expect(connection).not_to_have_attribute("data-state", "live", timeout=5000)
+    page.clock.fast_forward(2_000)  # the first retry's backoff (0.5 to 1 s)
+    expect(connection).to_have_attribute("data-state", "live", timeout=10000)
+    assert len(relays) == 2
+
+
 def test_the_socket_reconnects_after_a_drop_and_fills_keep_arriving(page, http, new_user):
     """The page's WebSocket goes through a relay the test controls (Playwright's route_web_socket, forwarding to the
     real local cloud), so the test can drop it like a network would."""

@@ -1,5 +1,8 @@
-// One WebSocket for the whole app (docs/websocket.md): subscribe on open, a ping every 30 s (API Gateway's idle
-// limit is 10 min) whose pong must come within 10 s or the socket is given up on, reconnect with exponential
+// One WebSocket for the whole app (docs/websocket.md): subscribe on open, a ping after 35 s without any message
+// (API Gateway's idle limit is 10 min) after which something must arrive within 10 s or the socket is given up
+// on (any message proves the connection alive, so a dashboard that hears from its bots every tick pings once a
+// minute instead of twice: each ping is a message in, a pong out and a ws-function call, all billed), reconnect
+// with exponential
 // backoff and full jitter (capped at 30 s) after any drop, and a "resync" signal after a reconnect so views read
 // over REST what they missed. A "batch" message is several events in one (a busy broadcast): each is delivered
 // as if it had come alone. A socket refused at the handshake cannot say why in a browser, so before reconnecting
@@ -9,7 +12,9 @@ import { Bus, Store } from "./store";
 
 export type LinkState = "idle" | "connecting" | "live" | "reconnecting" | "offline";
 
-export const PING_MS = 30_000;
+// A little over half the minute between ticks: after a tick's news and one ping, the next tick's news comes
+// before a second ping is due, even when it arrives some seconds later than the last one.
+export const PING_MS = 35_000;
 const PONG_TIMEOUT_MS = 10_000;
 const BASE_DELAY_MS = 1_000;
 const MAX_DELAY_MS = 30_000;
@@ -94,19 +99,16 @@ export class LiveSocket {
       this.attempt = 0;
       this.status.set({ state: "live", attempt: 0 });
       this.send({ action: "subscribe", topics: TOPICS });
-      this.pingTimer = window.setInterval(() => this.ping(), PING_MS);
+      this.heard();
       if (reconnected) this.events.emit("resync");
     };
     socket.onmessage = (message) => {
+      this.heard();
       let parsed: { type?: string; data?: unknown };
       try {
         parsed = JSON.parse(String(message.data));
       } catch {
         return;
-      }
-      if (parsed.type === "pong") {
-        clearTimeout(this.pongTimer);
-        this.pongTimer = undefined;
       }
       if (parsed.type === "batch") {
         if (!Array.isArray(parsed.data)) return;
@@ -140,10 +142,18 @@ export class LiveSocket {
     for (const [type, data] of batch) this.events.emit(type, data);
   };
 
+  /** The connection is alive (it opened, or a message came): the next ping is due after PING_MS of silence, and
+   * a ping waiting for its pong has its answer. */
+  private heard(): void {
+    clearTimeout(this.pongTimer);
+    this.pongTimer = undefined;
+    clearTimeout(this.pingTimer);
+    this.pingTimer = window.setTimeout(() => this.ping(), PING_MS);
+  }
+
   private ping(): void {
     if (!this.send({ action: "ping" })) return;
-    if (this.pongTimer !== undefined) return; // the last ping's deadline still runs: a later ping must not move it
-    // A half-open connection (laptop lid, NAT) never closes by itself: no pong in time means it is gone.
+    // A half-open connection (laptop lid, NAT) never closes by itself: nothing in time means it is gone.
     this.pongTimer = window.setTimeout(() => this.abandon(), PONG_TIMEOUT_MS);
   }
 
@@ -160,7 +170,7 @@ export class LiveSocket {
   }
 
   private clearTimers(): void {
-    clearInterval(this.pingTimer);
+    clearTimeout(this.pingTimer);
     clearTimeout(this.pongTimer);
     this.pingTimer = this.pongTimer = undefined;
   }
