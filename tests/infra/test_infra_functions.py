@@ -100,15 +100,19 @@ def test_the_registration_limit_comes_from_context_with_a_default(light, tmp_pat
     assert auth["Properties"]["Environment"]["Variables"]["REGISTRATIONS_PER_ADDRESS_PER_HOUR"] == "10000"
 
 
-@pytest.mark.parametrize("bad", [0, -3, "many", True])
-def test_a_bad_registration_limit_fails_the_synth(bad):
-    from botfleet_infra.settings import REGISTRATIONS_CONTEXT_KEY, BuildSettings
+@pytest.mark.parametrize("key, bad", [
+    *(("botfleet:registrations_per_address_per_hour", bad) for bad in (0, -3, "many", True)),
+    # the broadcasters' share of API Gateway's throttle: at most the largest regions' 10,000 a second
+    *(("botfleet:broadcast_posts_per_second", bad) for bad in (0, 20_000, "fast")),
+])
+def test_a_bad_context_value_fails_the_synth(key, bad):
+    from botfleet_infra.settings import BuildSettings
 
     class Node:
-        def try_get_context(self, key):
-            return bad if key == REGISTRATIONS_CONTEXT_KEY else None
+        def try_get_context(self, asked):
+            return bad if asked == key else None
 
-    with pytest.raises(ValueError, match="registrations_per_address_per_hour"):
+    with pytest.raises(ValueError, match=key):
         BuildSettings.from_context(Node())
 
 
