@@ -17,6 +17,9 @@ from botfleet_infra.settings import ARCHITECTURE, RUNTIME, BuildSettings
 HANDLER = "handler.handler"
 METRICS_NAMESPACE = "botfleet"
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+#: The memory at which Lambda gives a function one full vCPU: its CPU share is memory / 1,769 MB ("Lambda allocates
+#: CPU power in proportion to the amount of memory configured"). For the CPU-bound functions.
+ONE_VCPU_MB = 1769
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from constructs import Construct
 from botfleet_infra import nag
 from botfleet_infra.api import ApiConstruct
 from botfleet_infra.data import DataConstruct, TableAccess
-from botfleet_infra.functions import BotfleetFunction, FunctionFactory, FunctionSpec
+from botfleet_infra.functions import ONE_VCPU_MB, BotfleetFunction, FunctionFactory, FunctionSpec
 from botfleet_infra.settings import BuildSettings
 from botfleet_infra.workflows import lambda_step, state_machine
 
@@ -25,7 +25,7 @@ class QuarantineConstruct(Construct):
         self.worker = functions.create(self, "Quarantiner", FunctionSpec(
             name="quarantiner",
             description="Quarantine steps: begin, retrain (bounded), extend, redeploy, regenerate, safe state",
-            memory_mb=1769,  # one vCPU for the retrain's numpy backtests
+            memory_mb=ONE_VCPU_MB,  # for the retrain's numpy backtests
             timeout=Duration.minutes(5),
         ))
         data.connect_bot_writer(self.worker)  # redeploys and regenerates bots

@@ -14,7 +14,7 @@ from constructs import Construct
 
 from botfleet_infra import nag
 from botfleet_infra.data import DataConstruct, TableAccess
-from botfleet_infra.functions import FunctionFactory, FunctionSpec
+from botfleet_infra.functions import ONE_VCPU_MB, FunctionFactory, FunctionSpec
 from botfleet_infra.settings import API_STAGE_NAME, BROADCAST_PARALLELIZATION, BuildSettings
 
 ROUTE_SELECTION_EXPRESSION = "$request.body.action"
@@ -75,7 +75,7 @@ class RealtimeConstruct(Construct):
                 # One vCPU: a @connections post costs ~0.75 ms of CPU in boto3 (make bench-ws), and Lambda's CPU
                 # share is memory / 1,769 MB, so at 256 MB a thousand posts took 5 s however many threads sent
                 # them; at 1,769 MB, 0.75 s for the same GB-seconds (docs/scaling.md, "WebSocket fan-out").
-                memory_mb=1769,
+                memory_mb=ONE_VCPU_MB,
                 timeout=Duration.seconds(30),
             ),
         )

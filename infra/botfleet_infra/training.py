@@ -10,7 +10,7 @@ from constructs import Construct
 from botfleet_infra import nag
 from botfleet_infra.api import ApiConstruct
 from botfleet_infra.data import DataConstruct, TableAccess
-from botfleet_infra.functions import FunctionFactory, FunctionSpec
+from botfleet_infra.functions import ONE_VCPU_MB, FunctionFactory, FunctionSpec
 from botfleet_infra.settings import BuildSettings
 from botfleet_infra.workflows import lambda_step, state_machine
 
@@ -25,8 +25,7 @@ class TrainingConstruct(Construct):
         self.trainer = functions.create(self, "Trainer", FunctionSpec(
             name="trainer",
             description="Training state machine steps: prepare, evaluate a chunk, reduce, fail",
-            # 1,769 MB is one full vCPU: the numpy backtest is CPU-bound.
-            memory_mb=1769,
+            memory_mb=ONE_VCPU_MB,  # the numpy backtest is CPU-bound
             timeout=Duration.minutes(5),
         ))
         # Reads bots and markets, writes runs, progress, models and the lock.

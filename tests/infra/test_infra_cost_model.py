@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from botfleet_infra.functions import ONE_VCPU_MB
 from tests.bench import cost, posting
 from tests.infra.conftest import REPO_ROOT
 
@@ -28,6 +29,7 @@ def test_the_broadcaster_is_priced_with_its_parallel_batches_and_one_vcpu(light)
     (mapping,) = [m["Properties"] for m in light.resources.values() if m["Type"] == "AWS::Lambda::EventSourceMapping"]
     assert mapping["ParallelizationFactor"] == cost.BROADCAST_PARALLELIZATION
     assert light.function("broadcaster")["Properties"]["MemorySize"] == cost.BROADCASTER_MB == posting.ONE_VCPU_MB
+    assert posting.ONE_VCPU_MB == ONE_VCPU_MB
 
 
 def test_the_heartbeat_is_priced_as_the_dashboard_pings():
