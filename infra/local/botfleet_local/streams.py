@@ -13,7 +13,9 @@ factor. There is no polling delay: a record is delivered as soon as its lane's p
 done.
 
 The mappings are read from moto at delivery time (the table's `lambda_event_source_mappings`),
-so mappings created at run time through the Lambda API work too.
+so mappings created at run time through the Lambda API work too; a mapping's lanes are made when
+its first record arrives, so a later change of its ParallelizationFactor takes effect only after a
+restart.
 """
 
 from __future__ import annotations
