@@ -31,7 +31,7 @@ MAX_BROADCAST_POSTS_PER_SECOND = 10_000
 
 #: Stream batches of one shard the broadcaster processes at once (the event source mapping's
 #: ParallelizationFactor; Lambda's maximum is 10). A tick's posts then spread over up to ten instances instead of
-#: one, each posting for the owners whose records hash to it; one item's records stay in order.
+#: one, each posting for the owners whose records hash to it; one partition key's records stay in order.
 BROADCAST_PARALLELIZATION = 10
 
 #: Context key: whether the stack has its WebSocket API (default true). LocalStack's community edition has no

@@ -64,13 +64,15 @@ def post_cpu_seconds(posts: int = 2000) -> float:
 def fan_out_floor_s(posts: int, cpu_per_post_s: float, memory_mb: int, instances: int = 1,
                     posts_per_second: float | None = None) -> float:
     """The least wall time `posts` posts take, spread evenly over `instances` Lambda instances of `memory_mb` that
-    each pace themselves at `posts_per_second` (a token bucket holding a tenth of a second, FanOutPolicy): the
-    longer of an instance's CPU (its share is memory / 1,769 MB) and its pacing."""
+    each pace themselves at `posts_per_second` (the broadcaster's token bucket, FanOutPolicy): the longer of an
+    instance's CPU (its share is memory / 1,769 MB) and its pacing past the bucket's first burst."""
+    from botfleet.services.realtime import FanOutPolicy
+
     each = posts / instances
     cpu = each * cpu_per_post_s / min(1.0, memory_mb / ONE_VCPU_MB)
     if posts_per_second is None:
         return cpu
-    burst = max(1.0, round(posts_per_second / 10))
+    burst = FanOutPolicy(posts_per_second=posts_per_second).capacity
     return max(cpu, max(0.0, each - burst) / posts_per_second)
 
 

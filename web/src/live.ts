@@ -2,8 +2,7 @@
 // (API Gateway's idle limit is 10 min) after which something must arrive within 10 s or the socket is given up
 // on (any message proves the connection alive, so a dashboard that hears from its bots every tick pings once a
 // minute instead of twice: each ping is a message in, a pong out and a ws-function call, all billed), reconnect
-// with exponential
-// backoff and full jitter (capped at 30 s) after any drop, and a "resync" signal after a reconnect so views read
+// with exponential backoff and full jitter (capped at 30 s) after any drop, and a "resync" signal after a reconnect so views read
 // over REST what they missed. A "batch" message is several events in one (a busy broadcast): each is delivered
 // as if it had come alone. A socket refused at the handshake cannot say why in a browser, so before reconnecting
 // the session is checked over REST: a revoked token answers 401 there, and the session ends instead of retrying
@@ -145,9 +144,7 @@ export class LiveSocket {
   /** The connection is alive (it opened, or a message came): the next ping is due after PING_MS of silence, and
    * a ping waiting for its pong has its answer. */
   private heard(): void {
-    clearTimeout(this.pongTimer);
-    this.pongTimer = undefined;
-    clearTimeout(this.pingTimer);
+    this.clearTimers();
     this.pingTimer = window.setTimeout(() => this.ping(), PING_MS);
   }
 
