@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,10 @@ class Synthesized:
     template: Template
     outdir: Path
 
-    @property
+    @cached_property
     def resources(self) -> dict[str, Any]:
+        # Read once: every to_json() is a round trip through jsii that serializes the whole template (~50 ms),
+        # and the helpers below read it many times a test. The synthesized template never changes.
         return self.template.to_json()["Resources"]
 
     def resources_of_type(self, resource_type: str) -> dict[str, Any]:
