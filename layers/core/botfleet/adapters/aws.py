@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 
 from botocore.config import Config
 
@@ -11,10 +12,30 @@ from botocore.config import Config
 _CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"})
 
 
+# A Session is not thread-safe (its clients are): clients are made one at a time.
+_SESSION_LOCK = threading.Lock()
+
+
 @functools.cache
-def client(service: str, endpoint_url: str | None = None):
+def session():
+    """One boto3 Session per process for every client: its loader keeps the parsed service models and endpoint
+    data, which a fresh Session per client would read and parse again from JSON (tens of ms a client: on a cold
+    start, and on every test that resets the clients)."""
     import boto3
 
-    return boto3.session.Session().client(
-        service, region_name=os.environ.get("AWS_REGION", "us-east-1"), endpoint_url=endpoint_url, config=_CONFIG
-    )
+    return boto3.session.Session()
+
+
+@functools.cache
+def client(service: str, endpoint_url: str | None = None):
+    with _SESSION_LOCK:
+        return session().client(
+            service, region_name=os.environ.get("AWS_REGION", "us-east-1"), endpoint_url=endpoint_url, config=_CONFIG
+        )
+
+
+def client_with(service: str, endpoint_url: str | None, config: Config):
+    """A client of the shared session with its own configuration, not cached: the caller keeps it."""
+    with _SESSION_LOCK:
+        return session().client(service, region_name=os.environ.get("AWS_REGION", "us-east-1"),
+                                endpoint_url=endpoint_url, config=config)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
+from botfleet.adapters import aws
 from botfleet.ports import PostRefusedForNow
 
 # What @connections answers when the account's request rate is over its quota (429; the name differs by path).
@@ -28,13 +28,9 @@ class ApiGatewayPublisher:
     inside the pool, blind to the rate the other threads keep)."""
 
     def __init__(self, callback_url: str, pool_size: int = DEFAULT_POOL):
-        import boto3
-
         config = Config(connect_timeout=2, read_timeout=5, max_pool_connections=pool_size,
                         retries={"total_max_attempts": 1, "mode": "standard"})
-        self._client = boto3.session.Session().client(
-            "apigatewaymanagementapi", region_name=os.environ.get("AWS_REGION", "us-east-1"),
-            endpoint_url=callback_url, config=config)
+        self._client = aws.client_with("apigatewaymanagementapi", callback_url, config)
 
     def send(self, connection_id: str, message: dict[str, Any]) -> bool:
         try:
