@@ -15,7 +15,7 @@ export PYTHONDONTWRITEBYTECODE :=
 help:
 	@echo "make run            start the local cloud with demo bots (READY http://127.0.0.1:8000)"
 	@echo "make test           install what is missing, lint, check openapi, run every test tier"
-	@echo "make test-fast      unit + integration only (seconds)"
+	@echo "make test-fast      unit + integration, without the local cloud (a few minutes)"
 	@echo "make unit|integration|infra|local-cloud|e2e|fuzz   one tier;  make test-one T=tests/unit/test_x.py"
 	@echo "make bench          startup, cold starts, DynamoDB calls/bot/tick, decisions/s, paper fills/s"
 	@echo "make bench-training the backtester vs vectorbt and backtesting.py (installs the peers)"
