@@ -28,14 +28,12 @@ def session():
 
 @functools.cache
 def client(service: str, endpoint_url: str | None = None):
-    with _SESSION_LOCK:
-        return session().client(
-            service, region_name=os.environ.get("AWS_REGION", "us-east-1"), endpoint_url=endpoint_url, config=_CONFIG
-        )
+    """The process's client for `service` with the Lambda-sized timeouts and retries."""
+    return client_with(service, endpoint_url, _CONFIG)
 
 
 def client_with(service: str, endpoint_url: str | None, config: Config):
-    """A client of the shared session with its own configuration, not cached: the caller keeps it."""
+    """A new client of the shared Session with its own configuration (not cached: the caller keeps it)."""
     with _SESSION_LOCK:
         return session().client(service, region_name=os.environ.get("AWS_REGION", "us-east-1"),
                                 endpoint_url=endpoint_url, config=config)

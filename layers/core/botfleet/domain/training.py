@@ -94,7 +94,7 @@ def evaluate(strategy_name: str, closes: np.ndarray, sets: Sequence[dict[str, An
 
 def objective(result) -> np.ndarray:
     """Risk-adjusted return after fees: the annualized Sharpe ratio of the training window, and -inf for sets
-    with fewer than MIN_TRADES round trips or that lost everything."""
+    with fewer than MIN_TRADES round trips, that lost everything or whose Sharpe ratio is undefined."""
     scorable = (result.trades >= MIN_TRADES) & (result.total_return > -1) & ~np.isnan(result.sharpe)
     # Not np.nan_to_num: it also turns -inf into the lowest finite float, which then ranks as a real score,
     # reaches the run's results and is refused by the table (1.8E+308 is beyond DynamoDB's numbers).
