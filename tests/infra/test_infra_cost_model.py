@@ -26,8 +26,8 @@ def test_each_priced_function_has_the_memory_the_model_prices(light, priced, pri
 
 
 def test_the_broadcaster_is_priced_with_its_parallel_batches_and_one_vcpu(light):
-    (mapping,) = [m["Properties"] for m in light.resources.values() if m["Type"] == "AWS::Lambda::EventSourceMapping"]
-    assert mapping["ParallelizationFactor"] == cost.BROADCAST_PARALLELIZATION
+    (mapping,) = light.resources_of_type("AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["ParallelizationFactor"] == cost.BROADCAST_PARALLELIZATION
     assert light.function("broadcaster")["Properties"]["MemorySize"] == cost.BROADCASTER_MB == posting.ONE_VCPU_MB
     assert posting.ONE_VCPU_MB == ONE_VCPU_MB
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from botfleet.adapters.dynamo.table import _serialize, storable
+from botfleet.adapters.dynamo.table import storable, to_dynamo
 from botfleet.domain.training import evaluate, objective, reduce_chunks, search_space
 
 
@@ -32,4 +32,4 @@ def test_a_market_without_a_scorable_set_finds_no_winner_and_stores(closes):
     results = evaluate("sma_cross", closes, sets, "luno", "BTC/ZAR", 1000.0)
     assert results and all(result["score"] is None for result in results)
     assert reduce_chunks([results]) is None
-    _serialize(storable(results))  # what the training run writes: no number outside DynamoDB's range
+    to_dynamo({"results": storable(results)})  # as the run's results are written: no number out of DynamoDB's range

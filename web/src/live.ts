@@ -1,12 +1,12 @@
-// One WebSocket for the whole app (docs/websocket.md): subscribe on open, a ping after 35 s without any message
-// (API Gateway's idle limit is 10 min) after which something must arrive within 10 s or the socket is given up
-// on (any message proves the connection alive, so a dashboard that hears from its bots every tick pings once a
-// minute instead of twice: each ping is a message in, a pong out and a ws-function call, all billed), reconnect
-// with exponential backoff and full jitter (capped at 30 s) after any drop, and a "resync" signal after a reconnect so views read
-// over REST what they missed. A "batch" message is several events in one (a busy broadcast): each is delivered
-// as if it had come alone. A socket refused at the handshake cannot say why in a browser, so before reconnecting
-// the session is checked over REST: a revoked token answers 401 there, and the session ends instead of retrying
-// forever.
+// One WebSocket for the whole app (docs/websocket.md): subscribe on open, a ping after 35 s without any message (API
+// Gateway's idle limit is 10 min) after which something must arrive within 10 s or the socket is given up on (any
+// message proves the connection alive, so a dashboard that hears from its bots every tick pings once a minute
+// instead of twice: each ping is a message in, a pong out and a ws-function call, all billed), reconnect with
+// exponential backoff and full jitter (capped at 30 s) after any drop, and a "resync" signal after a reconnect so
+// views read over REST what they missed. A "batch" message is several events in one (a busy broadcast): each is
+// delivered as if it had come alone. A socket refused at the handshake cannot say why in a browser, so before
+// reconnecting the session is checked over REST: a revoked token answers 401 there, and the session ends instead of
+// retrying forever.
 import { Bus, Store } from "./store";
 
 export type LinkState = "idle" | "connecting" | "live" | "reconnecting" | "offline";
