@@ -136,7 +136,8 @@ def clients(spec: dict) -> dict:
                 sockets[index] = socket
                 task = asyncio.create_task(reader(index, socket))
                 await socket.send(json.dumps({"action": "subscribe",
-                                              "topics": ["trades", "bots", "quarantine", "training", "metrics"]}))
+                                              "topics": ["trades", "bots", "quarantine", "training", "assistant"],
+                                              "batch": True}))  # as the dashboard subscribes (web/src/live.ts)
                 await asyncio.wait_for(subscribed[index].wait(), 30)
                 return task
 

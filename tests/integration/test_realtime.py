@@ -1,6 +1,7 @@
 """WebSocket sessions and broadcasting, with stream records read from moto's real DynamoDB stream."""
 
 import json
+from decimal import Decimal
 
 import boto3
 import pytest
@@ -53,9 +54,16 @@ def test_ping_subscribe_and_errors(api, publisher):
     _ws("$default", "c1", body=json.dumps({"action": "subscribe", "topics": ["trades"]}))
     _ws("$default", "c1", body=json.dumps({"action": "subscribe", "topics": ["gossip"]}))
     _ws("$default", "c1", body="not json")
+    _ws("$default", "c1", body=json.dumps({"action": "subscribe", "topics": ["trades"], "batch": "yes"}))
     types = [message["type"] for _, message in publisher.sent]
-    assert types == ["pong", "subscribed", "error", "error"]
+    assert types == ["pong", "subscribed", "error", "error", "error"]
+    assert publisher.sent[1][1]["data"] == {"topics": ["trades"], "scope": "own", "batch": False}
+    assert publisher.sent[4][1]["data"]["code"] == "validation_error"
     assert runtime.connections().get("c1")["topics"] == ["trades"]
+    assert runtime.connections().get("c1")["batches"] is False
+    _ws("$default", "c1", body=json.dumps({"action": "subscribe", "topics": ["trades", "metrics"], "batch": True}))
+    assert publisher.sent[5][1]["data"] == {"topics": ["metrics", "trades"], "scope": "own", "batch": True}
+    assert runtime.connections().get("c1")["batches"] is True
     _ws("$disconnect", "c1")
     assert runtime.connections().get("c1") is None
 
@@ -78,10 +86,15 @@ def test_trades_and_status_changes_reach_only_their_owner(api, publisher):
 
     load_handler("broadcaster").handler({"Records": _stream_records()}, LambdaContext())
     to_ann = [m for cid, m in publisher.sent if cid == "ann-1"]
-    assert [m["type"] for m in to_ann] == ["bot_status", "trade", "bot_status"]  # created, fill, paused
-    trade = to_ann[1]["data"]
+    # created (a status and its first figures), the fill (the books moved; the trade), paused (a status only)
+    assert [m["type"] for m in to_ann] == ["bot_status", "metrics", "metrics", "trade", "bot_status"]
+    trade = to_ann[3]["data"]
     assert trade["bot_id"] == bot["id"] and trade["side"] == "buy" and isinstance(trade["price"], str)
-    assert to_ann[2]["data"]["status"] == "paused"
+    created, filled = to_ann[1]["data"], to_ann[2]["data"]
+    assert (created["bot_id"], created["trades"], created["cash"], created["position"]) == (bot["id"], 0, "50000", "0")
+    assert filled["trades"] == 1 and filled["quote_currency"] == "ZAR" and Decimal(filled["fees"]) > 0  # in quote
+    assert filled["volume"] == trade["cost"] and Decimal(filled["position"]) > 0 > Decimal(filled["cash"]) - 50000
+    assert to_ann[4]["data"]["status"] == "paused"
     assert not [m for cid, m in publisher.sent if cid == "bob-1"]
 
 

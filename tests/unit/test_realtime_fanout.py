@@ -132,8 +132,9 @@ def broadcaster(connections, publisher, timer=None, **policy) -> Broadcaster:
                        policy=FanOutPolicy(**policy), timer=timer or FakeTimer(), rng=random.Random(1))
 
 
-def users(count: int, per_user: int = 1) -> FakeConnections:
-    return FakeConnections(*({"connection_id": f"c{u}-{k}", "user_id": f"u{u}"}
+def users(count: int, per_user: int = 1, batches: bool = False) -> FakeConnections:
+    """`batches`: the connections subscribed with "batch": true (the dashboard does)."""
+    return FakeConnections(*({"connection_id": f"c{u}-{k}", "user_id": f"u{u}", "batches": batches}
                              for u in range(count) for k in range(per_user)))
 
 
@@ -249,7 +250,7 @@ def test_a_failing_connection_costs_only_its_own_messages():
 
 
 def test_many_events_for_one_connection_travel_in_batches_in_order():
-    connections, publisher = users(1), FakePublisher()
+    connections, publisher = users(1, batches=True), FakePublisher()
     report = broadcaster(connections, publisher, batch_over=3).broadcast([trade("u0", n) for n in range(10)])
     (message,) = publisher.to("c0-0")
     assert message["type"] == "batch" and "ts" in message
@@ -258,14 +259,31 @@ def test_many_events_for_one_connection_travel_in_batches_in_order():
     assert (report.delivered, report.posts) == (10, 1)
 
 
-def test_three_events_still_come_one_by_one():
-    connections, publisher = users(1), FakePublisher()
+def test_up_to_batch_over_events_still_come_one_by_one():
+    connections, publisher = users(1, batches=True), FakePublisher()
     broadcaster(connections, publisher, batch_over=3).broadcast([trade("u0", n) for n in range(3)])
     assert [m["type"] for m in publisher.to("c0-0")] == ["trade"] * 3
 
 
-def test_batches_are_split_to_stay_under_the_byte_budget():
+def test_a_batching_connection_gets_two_events_in_one_message_by_default():
+    connections, publisher = users(1, batches=True), FakePublisher()
+    report = broadcaster(connections, publisher).broadcast([trade("u0", 1), trade("u0", 2)])
+    (message,) = publisher.to("c0-0")
+    assert message["type"] == "batch" and [m["data"]["id"] for m in message["data"]] == ["trd_u0_1", "trd_u0_2"]
+    assert (report.delivered, report.posts) == (2, 1)
+
+
+def test_a_connection_that_did_not_ask_for_batches_never_gets_one():
+    # The contract's clients (API.md) know no batch message: each event comes as its own message, however many.
     connections, publisher = users(1), FakePublisher()
+    report = broadcaster(connections, publisher).broadcast([trade("u0", n) for n in range(10)])
+    assert [m["type"] for m in publisher.to("c0-0")] == ["trade"] * 10
+    assert [m["data"]["id"] for m in publisher.to("c0-0")] == [f"trd_u0_{n}" for n in range(10)]
+    assert (report.delivered, report.posts) == (10, 10)
+
+
+def test_batches_are_split_to_stay_under_the_byte_budget():
+    connections, publisher = users(1, batches=True), FakePublisher()
     events = [trade("u0", n, pad=300) for n in range(50)]
     report = broadcaster(connections, publisher, max_message_bytes=2048).broadcast(events)
     messages = publisher.to("c0-0")
@@ -298,9 +316,10 @@ def test_an_event_over_the_limit_is_dropped_with_a_log_line_never_cut(caplog):
 
 
 def test_an_event_that_fits_only_alone_goes_alone_between_batches():
-    connections, publisher = users(1), FakePublisher()
+    connections, publisher = users(1, batches=True), FakePublisher()
     fan_out = broadcaster(connections, publisher, max_message_bytes=2048)
-    bare = encoded_size(fan_out._event_for(trade("u0", 99))[2])
+    ((*_, bare_message, _),) = fan_out._events_for(trade("u0", 99))
+    bare = encoded_size(bare_message)
     big = trade("u0", 99, pad=2048 - bare - 20)  # under 2048 bytes alone, over it inside a batch's envelope
     events = [trade("u0", n) for n in range(4)] + [big] + [trade("u0", n) for n in range(4, 8)]
     fan_out.broadcast(events)

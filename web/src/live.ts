@@ -3,8 +3,8 @@
 // message proves the connection alive, so a dashboard that hears from its bots every tick pings once a minute
 // instead of twice: each ping is a message in, a pong out and a ws-function call, all billed), reconnect with
 // exponential backoff and full jitter (capped at 30 s) after any drop, and a "resync" signal after a reconnect so
-// views read over REST what they missed. A "batch" message is several events in one (a busy broadcast): each is
-// delivered as if it had come alone. A socket refused at the handshake cannot say why in a browser, so before
+// views read over REST what they missed. It subscribes with "batch": true, so what one broadcast owes it (a busy
+// tick's news) comes as one "batch" message of several events: each is delivered as if it had come alone. A socket refused at the handshake cannot say why in a browser, so before
 // reconnecting the session is checked over REST: a revoked token answers 401 there, and the session ends instead of
 // retrying forever.
 import { Bus, Store } from "./store";
@@ -17,7 +17,9 @@ export const PING_MS = 35_000;
 const PONG_TIMEOUT_MS = 10_000;
 const BASE_DELAY_MS = 1_000;
 const MAX_DELAY_MS = 30_000;
-export const TOPICS = ["trades", "bots", "quarantine", "training", "metrics", "assistant"];
+// Not "metrics" (each bot's figures after its books move): a fill's trade already brings the bots' re-read, and the
+// figures would come from another stream lane than the trade, a second post per fill to every open dashboard.
+export const TOPICS = ["trades", "bots", "quarantine", "training", "assistant"];
 
 export interface LinkStatus {
   state: LinkState;
@@ -97,7 +99,7 @@ export class LiveSocket {
       this.everOpened = true;
       this.attempt = 0;
       this.status.set({ state: "live", attempt: 0 });
-      this.send({ action: "subscribe", topics: TOPICS });
+      this.send({ action: "subscribe", topics: TOPICS, batch: true });
       this.heard();
       if (reconnected) this.events.emit("resync");
     };

@@ -167,12 +167,40 @@ def _bot_status(change: TableChange) -> dict[str, Any] | None:
     return {**bot_view(change.bot), "deleted": new is None}
 
 
-LIVE_EVENTS: dict[str, LiveEvent] = {
-    "trade": LiveEvent("trades", "trade", lambda change: trade_view(change.current), inserts_only=True),
-    "quarantine_event": LiveEvent("quarantine", "quarantine", lambda change: quarantine_event_view(change.current),
-                                  inserts_only=True),
-    "training_run": LiveEvent("training", "training", lambda change: training_run_view(change.current)),
-    "bot": LiveEvent("bots", "bot_status", _bot_status),
-    "ai_message": LiveEvent("assistant", "assistant", lambda change: assistant_message_view(change.current),
-                            inserts_only=True, private=True),
+# The stored books' fields whose change is news for a bot's figures: a fill, an order reserving or releasing funds,
+# a deposit or withdrawal. (A drawdown peak or a new day's start moves other fields, and no figure a client shows.)
+_BOOK_FIGURES = ("quote_free", "quote_reserved", "base_free", "base_reserved", "realized_pnl", "fees_paid", "fills",
+                 "contributed")
+
+
+def bot_metrics_view(bot: Bot) -> dict[str, Any]:
+    """A bot's figures as its books hold them: what GET /api/metrics adds up per exchange, for one bot."""
+    ledger = bot.ledger
+    return {"bot_id": bot.id, "exchange": bot.exchange, "symbol": bot.symbol, "quote_currency": bot.quote_currency,
+            "status": bot.status, "capital": money_str(bot.capital), "cash": money_str(bot.cash),
+            "cash_reserved": money_str(ledger.quote_reserved), "position": money_str(bot.position),
+            "realized_pnl": money_str(ledger.realized_pnl.quantize(Decimal("1e-8"))), "trades": ledger.fills,
+            "volume": money_str(ledger.bought_quote + ledger.sold_quote), "fees": money_str(ledger.fees_paid)}
+
+
+def _bot_metrics(change: TableChange) -> dict[str, Any] | None:
+    old, new = change.old, change.new
+    if new is None or change.bot is None:
+        return None  # a deleted bot has no figures; its bot_status says it is gone
+    if old is not None:
+        before, after = old.get("ledger") or {}, new.get("ledger") or {}
+        if all(before.get(k) == after.get(k) for k in _BOOK_FIGURES) and old.get("capital") == new.get("capital"):
+            return None
+    return bot_metrics_view(change.bot)
+
+
+# Per stored entity, the events its changes may make, in the order a client receives them.
+LIVE_EVENTS: dict[str, tuple[LiveEvent, ...]] = {
+    "trade": (LiveEvent("trades", "trade", lambda change: trade_view(change.current), inserts_only=True),),
+    "quarantine_event": (LiveEvent("quarantine", "quarantine", lambda change: quarantine_event_view(change.current),
+                                   inserts_only=True),),
+    "training_run": (LiveEvent("training", "training", lambda change: training_run_view(change.current)),),
+    "bot": (LiveEvent("bots", "bot_status", _bot_status), LiveEvent("metrics", "metrics", _bot_metrics)),
+    "ai_message": (LiveEvent("assistant", "assistant", lambda change: assistant_message_view(change.current),
+                             inserts_only=True, private=True),),
 }

@@ -79,19 +79,23 @@ class WebSocketSessions:
 
     def _subscribe(self, connection_id: str, message: dict[str, Any]) -> dict[str, Any]:
         topics, scope = message.get("topics"), message.get("scope", "own")
+        batch = message.get("batch", False)
         if not isinstance(topics, list) or not topics or not all(isinstance(t, str) and t in TOPICS for t in topics):
             return _error("validation_error", f"topics: a non-empty list of {', '.join(TOPICS)}")
         if scope not in SCOPES:
             return _error("validation_error", f"scope: one of {', '.join(SCOPES)}")
+        if not isinstance(batch, bool):
+            return _error("validation_error", "batch: true or false")
         topics = sorted(set(topics))
         if scope == "fleet":
             connection = self.connections.get(connection_id)
             if not connection or connection.get("role") != "admin":
                 # Refused, and the connection keeps (or gets) the caller's own events for these topics.
-                self.connections.set_topics(connection_id, topics)
+                self.connections.set_topics(connection_id, topics, batch=batch)
                 return _error("forbidden", "scope fleet needs the admin role; you receive your own events")
-        self.connections.set_topics(connection_id, topics, fleet=scope == "fleet")
-        return {"type": "subscribed", "data": {"topics": topics, "scope": scope}, "ts": iso(self.clock.now())}
+        self.connections.set_topics(connection_id, topics, fleet=scope == "fleet", batch=batch)
+        return {"type": "subscribed", "data": {"topics": topics, "scope": scope, "batch": batch},
+                "ts": iso(self.clock.now())}
 
 
 class ConnectionCloser:
@@ -124,7 +128,7 @@ class ConnectionCloser:
 POSTS_PER_SECOND = 10_000
 POST_CONCURRENCY = 32  # posts in flight per broadcaster instance (docs/websocket.md, "Fan-out at scale")
 MAX_MESSAGE_BYTES = 120 * 1024  # under the 128 KB payload limit, with room to spare
-BATCH_OVER = 3  # a connection owed more events than this by one invocation gets them in batch messages
+BATCH_OVER = 1  # a batching connection owed more events than this by one invocation gets them in batch messages
 LOOKUPS_IN_FLIGHT = 8  # connection lookups at once: below botocore's default of 10 pooled DynamoDB connections
 
 
@@ -236,14 +240,16 @@ def encoded_size(message: dict[str, Any]) -> int:
     return len(json.dumps(message, separators=(",", ":")))
 
 
-def pack(events: list[_Encoded], policy: FanOutPolicy, ts: str) -> list[tuple[dict[str, Any], int]]:
+def pack(events: list[_Encoded], policy: FanOutPolicy, ts: str,
+         batching: bool = True) -> list[tuple[dict[str, Any], int]]:
     """The messages that carry `events` to one connection, in order, each with the number of events it holds.
 
-    Up to `batch_over` events go one message each, exactly as they always have. More are packed, in order, into
-    `{"type": "batch", "data": [<message>, ...], "ts": ...}` messages of at most `max_message_bytes`; an event that
-    fits a message only on its own goes alone, and a batch that would hold one event is that event's own message.
-    (Events over the budget were dropped before this, see Broadcaster._encode.)"""
-    if len(events) <= policy.batch_over:
+    A connection that did not ask for batches (`batching` false: the contract's clients, API.md, know no batch
+    message) gets one message per event, and so does one owed up to `batch_over` events. More are packed, in order,
+    into `{"type": "batch", "data": [<message>, ...], "ts": ...}` messages of at most `max_message_bytes`; an event
+    that fits a message only on its own goes alone, and a batch that would hold one event is that event's own
+    message. (Events over the budget were dropped before this, see Broadcaster._encode.)"""
+    if not batching or len(events) <= policy.batch_over:
         return [(e.message, 1) for e in events]
     overhead = encoded_size({"type": "batch", "data": [], "ts": ts})
     messages: list[tuple[dict[str, Any], int]] = []
@@ -305,20 +311,23 @@ class Broadcaster:
         """Turn stream records into events and deliver each to its owner's subscribed connections (and to fleet
         watchers, unless private). Gone connections are removed."""
         report = FanOutReport()
-        events = [event for event in map(self._event_for, self.decode(records)) if event]
+        events = [event for change in self.decode(records) for event in self._events_for(change)]
         events = self._encode(events, report)
         if not events:
             return report
         recipients = self._recipients(list(dict.fromkeys(owner for owner, *_ in events)))
         outbox: dict[str, list[_Encoded]] = {}  # connection → its events, in the stream's order
+        batching: dict[str, bool] = {}  # connection → whether it asked for batch messages
         for owner, topic, encoded, private in events:
             for connection in recipients[owner]:
                 topics = connection.get("topics") or TOPICS  # not subscribed yet: everything of one's own
                 if topic in topics and not (private and connection.get("user_id") != owner):
                     outbox.setdefault(connection["connection_id"], []).append(encoded)
+                    batching[connection["connection_id"]] = connection.get("batches") is True
         report.connections = len(outbox)
         ts = iso(self.clock.now())
-        jobs = [self.pool.submit(self._post_all, connection_id, pack(owed, self.policy, ts))
+        jobs = [self.pool.submit(self._post_all, connection_id,
+                                 pack(owed, self.policy, ts, batching[connection_id]))
                 for connection_id, owed in outbox.items()]
         gone = []
         for connection_id, job in zip(outbox, jobs, strict=True):
@@ -394,17 +403,19 @@ class Broadcaster:
                 return None
         return None
 
-    def _event_for(self, change: TableChange) -> tuple[str, str, dict[str, Any], bool] | None:
-        """(owner, topic, message, private) for a change the dashboard shows (views.LIVE_EVENTS), else None."""
+    def _events_for(self, change: TableChange) -> list[tuple[str, str, dict[str, Any], bool]]:
+        """(owner, topic, message, private) for each event a change makes (views.LIVE_EVENTS: a bot's change may
+        be a status change, a move of its books, both or neither)."""
         current = change.current
-        live = LIVE_EVENTS.get(current.get("entity", ""))
-        if live is None or (live.inserts_only and change.event != "INSERT"):
-            return None
-        data = live.view(change)
-        if data is None:
-            return None
-        message = {"type": live.type, "data": data, "ts": iso(self.clock.now())}
-        return current["owner_id"], live.topic, message, live.private
+        events = []
+        for live in LIVE_EVENTS.get(current.get("entity", ""), ()):
+            if live.inserts_only and change.event != "INSERT":
+                continue
+            data = live.view(change)
+            if data is not None:
+                message = {"type": live.type, "data": data, "ts": iso(self.clock.now())}
+                events.append((current["owner_id"], live.topic, message, live.private))
+        return events
 
 
 def _error(code: str, message: str) -> dict[str, Any]:

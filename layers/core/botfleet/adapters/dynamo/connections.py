@@ -23,14 +23,15 @@ class DynamoConnectionRepository:
     def get(self, connection_id: str) -> dict[str, Any] | None:
         return self.table.get(f"CONN#{connection_id}", "CONN")
 
-    def set_topics(self, connection_id: str, topics: list[str], *, fleet: bool = False) -> None:
-        """The topics a connection wants; `fleet` (admins only, checked by the caller) puts it in the sparse
-        gsi2 partition FLEETCONNS, which the broadcaster reads once per batch to copy every user's events."""
+    def set_topics(self, connection_id: str, topics: list[str], *, fleet: bool = False, batch: bool = False) -> None:
+        """The topics a connection wants and whether it takes batch messages (stored as `batches`); `fleet` (admins
+        only, checked by the caller) puts it in the sparse gsi2 partition FLEETCONNS, which the broadcaster reads once
+        per batch to copy every user's events."""
         if fleet:
-            expression, values = "SET topics = :t, gsi2pk = :fleet, gsi2sk = :id", {
-                ":t": topics, ":fleet": "FLEETCONNS", ":id": connection_id}
+            expression, values = "SET topics = :t, batches = :b, gsi2pk = :fleet, gsi2sk = :id", {
+                ":t": topics, ":b": batch, ":fleet": "FLEETCONNS", ":id": connection_id}
         else:
-            expression, values = "SET topics = :t REMOVE gsi2pk, gsi2sk", {":t": topics}
+            expression, values = "SET topics = :t, batches = :b REMOVE gsi2pk, gsi2sk", {":t": topics, ":b": batch}
         self.table.update(f"CONN#{connection_id}", "CONN", expression, values=values,
                           condition="attribute_exists(pk)")
 
