@@ -13,13 +13,13 @@ from botfleet import runtime
 from botfleet.clock import iso, parse_iso
 from botfleet.errors import Unprocessable
 from botfleet.http import Admin, json_response, make_resolver, page_view
+from botfleet.http.fields import Cursor, IdInPath, IdInQuery
 from botfleet.views import plain_json
 
 runtime.configure("admin")  # a missing or wrong setting fails the cold start, naming it
 logger, metrics = Logger(), Metrics()
 app = make_resolver()
 Limit = Annotated[int, Query(ge=1, le=200)]
-Cursor = Annotated[str | None, Query()]
 
 
 class ResetPasswordBody(BaseModel):
@@ -49,28 +49,28 @@ def list_users(admin: Admin, limit: Limit = 50, cursor: Cursor = None):
 
 
 @app.post("/api/admin/users/<user_id>/reset-password")
-def reset_password(admin: Admin, user_id: str, body: Annotated[ResetPasswordBody | None, Body()] = None):
+def reset_password(admin: Admin, user_id: IdInPath, body: Annotated[ResetPasswordBody | None, Body()] = None):
     new_password = body.new_password if body else None
     return runtime.admin().reset_password(admin, user_id, new_password, _request_id())
 
 
 @app.post("/api/admin/users/<user_id>/block")
-def block(admin: Admin, user_id: str):
+def block(admin: Admin, user_id: IdInPath):
     return runtime.admin().set_blocked(admin, user_id, True, _request_id())
 
 
 @app.post("/api/admin/users/<user_id>/unblock")
-def unblock(admin: Admin, user_id: str):
+def unblock(admin: Admin, user_id: IdInPath):
     return runtime.admin().set_blocked(admin, user_id, False, _request_id())
 
 
 @app.post("/api/admin/users/<user_id>/logout")
-def force_logout(admin: Admin, user_id: str):
+def force_logout(admin: Admin, user_id: IdInPath):
     return runtime.admin().force_logout(admin, user_id, _request_id())
 
 
 @app.delete("/api/admin/users/<user_id>", responses={204: {"description": "user and their data removed"}})
-def delete_user(admin: Admin, user_id: str):
+def delete_user(admin: Admin, user_id: IdInPath):
     runtime.admin().delete_user(admin, user_id, _request_id())
     return json_response(204)
 
@@ -82,17 +82,17 @@ def list_bots(admin: Admin, limit: Limit = 50, cursor: Cursor = None):
 
 
 @app.post("/api/admin/bots/<bot_id>/mode")
-def bot_mode(admin: Admin, bot_id: str, body: Annotated[ModeBody, Body()]):
+def bot_mode(admin: Admin, bot_id: IdInPath, body: Annotated[ModeBody, Body()]):
     return runtime.admin().bot_action(admin, bot_id, "mode", body.model_dump(), _request_id())
 
 
 @app.post("/api/admin/bots/<bot_id>/exchange")
-def bot_exchange(admin: Admin, bot_id: str, body: Annotated[ExchangeBody, Body()]):
+def bot_exchange(admin: Admin, bot_id: IdInPath, body: Annotated[ExchangeBody, Body()]):
     return runtime.admin().bot_action(admin, bot_id, "exchange", body.model_dump(), _request_id())
 
 
 def _bot_action(action: str):
-    def act(admin: Admin, bot_id: str):
+    def act(admin: Admin, bot_id: IdInPath):
         return runtime.admin().bot_action(admin, bot_id, action, {}, _request_id())
 
     act.__name__ = f"bot_{action}"
@@ -104,9 +104,9 @@ for _action in ("pause", "resume", "restart"):
 
 
 @app.get("/api/admin/audit")
-def audit(admin: Admin, limit: Limit = 50, cursor: Cursor = None, actor: Annotated[str | None, Query()] = None,
-          action: Annotated[str | None, Query()] = None,
-          since: Annotated[str | None, Query(description="ISO-8601 UTC")] = None):
+def audit(admin: Admin, limit: Limit = 50, cursor: Cursor = None, actor: IdInQuery = None,
+          action: Annotated[str | None, Query(max_length=64)] = None,
+          since: Annotated[str | None, Query(max_length=40, description="ISO-8601 UTC")] = None):
     if since:
         try:
             since = iso(parse_iso(since))

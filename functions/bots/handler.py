@@ -16,7 +16,7 @@ from botfleet.domain.charts import MAX_CANDLES
 from botfleet.domain.money import BASIS_POINTS, CAPITAL, INJECTION, PERCENT
 from botfleet.domain.strategies import STRATEGIES
 from botfleet.http import Caller, json_response, make_resolver, page_view
-from botfleet.http.fields import Identifier, amount, text, whole
+from botfleet.http.fields import Cursor, Identifier, IdInPath, IdInQuery, amount, text, whole
 from botfleet.views import bot_view, event_view, trade_view
 
 runtime.configure("bots")  # a missing or wrong setting fails the cold start, naming it
@@ -26,7 +26,6 @@ app = make_resolver()
 
 
 Limit = Annotated[int, Query(ge=1, le=200)]
-Cursor = Annotated[str | None, Query(max_length=1024)]
 Capital = amount(CAPITAL, "50000")
 Percent = amount(PERCENT, "20")
 BasisPoints = amount(BASIS_POINTS, "10")
@@ -99,12 +98,12 @@ def create_bot(caller: Caller, body: Annotated[CreateBotBody, Body()]):
 
 
 @app.get("/api/bots/<bot_id>")
-def get_bot(caller: Caller, bot_id: str):
+def get_bot(caller: Caller, bot_id: IdInPath):
     return bot_view(runtime.bot_service().get(caller, bot_id))
 
 
 @app.patch("/api/bots/<bot_id>")
-def update_bot(caller: Caller, bot_id: str, body: Annotated[UpdateBotBody, Body()]):
+def update_bot(caller: Caller, bot_id: IdInPath, body: Annotated[UpdateBotBody, Body()]):
     changes = _dump(body)
     service = runtime.bot_service()
     if changes.get("capital") is not None:
@@ -115,13 +114,13 @@ def update_bot(caller: Caller, bot_id: str, body: Annotated[UpdateBotBody, Body(
 
 
 @app.delete("/api/bots/<bot_id>", responses={204: {"description": "bot deleted"}})
-def delete_bot(caller: Caller, bot_id: str):
+def delete_bot(caller: Caller, bot_id: IdInPath):
     runtime.bot_service().delete(caller, bot_id)
     return json_response(204)
 
 
 def _lifecycle(action: str):
-    def change(caller: Caller, bot_id: str):
+    def change(caller: Caller, bot_id: IdInPath):
         return bot_view(runtime.bot_service().lifecycle(caller, bot_id, action))
 
     change.__name__ = f"{action}_bot"
@@ -133,13 +132,13 @@ for _action in ("start", "pause", "resume", "stop"):
 
 
 @app.get("/api/bots/<bot_id>/trades")
-def bot_trades(caller: Caller, bot_id: str, limit: Limit = 50, cursor: Cursor = None):
+def bot_trades(caller: Caller, bot_id: IdInPath, limit: Limit = 50, cursor: Cursor = None):
     items, next_cursor = runtime.bot_service().trades(caller, bot_id, limit, cursor)
     return page_view([trade_view(item) for item in items], next_cursor)
 
 
 @app.get("/api/bots/<bot_id>/events")
-def bot_events(caller: Caller, bot_id: str, limit: Limit = 50, cursor: Cursor = None):
+def bot_events(caller: Caller, bot_id: IdInPath, limit: Limit = 50, cursor: Cursor = None):
     """What happened to the bot: rejected orders (with the exchange rule), risk and sanity pauses, expiries."""
     items, next_cursor = runtime.bot_service().events(caller, bot_id, limit, cursor)
     return page_view([event_view(item) for item in items], next_cursor)
@@ -152,7 +151,7 @@ def trades_summary(caller: Caller):
 
 
 @app.get("/api/capital/injections")
-def list_injections(caller: Caller, bot_id: Annotated[str | None, Query(max_length=64)] = None, limit: Limit = 50,
+def list_injections(caller: Caller, bot_id: IdInQuery = None, limit: Limit = 50,
                     cursor: Cursor = None):
     items, next_cursor = runtime.capital().list(caller, bot_id, limit, cursor)
     return page_view(items, next_cursor)
@@ -177,7 +176,7 @@ def all_trades(
     limit: Limit = 50,
     cursor: Cursor = None,
     exchange: Annotated[str | None, Query(max_length=32)] = None,
-    bot_id: Annotated[str | None, Query(max_length=64)] = None,
+    bot_id: IdInQuery = None,
     symbol: Annotated[str | None, Query(max_length=32)] = None,
     since: Annotated[str | None, Query(max_length=40, description="ISO-8601 UTC; fills at or after")] = None,
 ):

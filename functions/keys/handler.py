@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -24,6 +24,7 @@ app = make_resolver()
 # The longest credential any provider issues is a ~200-character secret; 1,024 leaves room without inviting a
 # megabyte "key" into the vault.
 Secret = Annotated[SecretStr, Field(min_length=1, max_length=1024)]
+ProviderInPath = Annotated[str, Path(max_length=32, description="openai, luno, binance, kucoin, valr or ovex")]
 
 
 class CredentialsBody(BaseModel):
@@ -61,20 +62,20 @@ def test_key(caller: Caller, body: Annotated[KeyTestBody, Body()]):
 
 
 @app.get("/api/keys/<provider>")
-def get_key(caller: Caller, provider: str):
+def get_key(caller: Caller, provider: ProviderInPath):
     """The masked record; `configured: false` when no key is saved; 404 for an unknown provider."""
     return runtime.keys_service().get(caller.user_id, provider)
 
 
 @app.put("/api/keys/<provider>")
-def put_key(caller: Caller, provider: str, body: Annotated[CredentialsBody, Body()]):
+def put_key(caller: Caller, provider: ProviderInPath, body: Annotated[CredentialsBody, Body()]):
     record = runtime.keys_service().put(caller.user_id, provider, body.secrets())
     metrics.add_metric(name="KeysSaved", unit="Count", value=1)
     return record
 
 
 @app.delete("/api/keys/<provider>", responses={204: {"description": "key deleted (or there was none)"}})
-def delete_key(caller: Caller, provider: str):
+def delete_key(caller: Caller, provider: ProviderInPath):
     runtime.keys_service().delete(caller.user_id, provider)
     return json_response(204)
 

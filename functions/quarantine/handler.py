@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from botfleet import runtime
 from botfleet.http import Admin, Caller, make_resolver, page_view
-from botfleet.http.fields import whole
+from botfleet.http.fields import Cursor, IdInQuery, whole
 
 runtime.configure("quarantine")  # a missing or wrong setting fails the cold start, naming it
 logger = Logger()
@@ -31,8 +31,8 @@ def status(caller: Caller):
 
 
 @app.get("/api/quarantine/history")
-def history(caller: Caller, bot_id: Annotated[str | None, Query()] = None,
-            limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Annotated[str | None, Query()] = None):
+def history(caller: Caller, bot_id: IdInQuery = None,
+            limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Cursor = None):
     items, next_cursor = runtime.quarantine().history(caller, bot_id, limit, cursor)
     return page_view(items, next_cursor)
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from botfleet import runtime
 from botfleet.domain.training_limits import MAX_BUDGET, MAX_CANDLES, MIN_CANDLES
 from botfleet.http import Caller, json_response, make_resolver, page_view
-from botfleet.http.fields import Identifier, whole
+from botfleet.http.fields import Cursor, Identifier, IdInPath, IdInQuery, whole
 from botfleet.views import bot_view
 
 runtime.configure("training")  # a missing or wrong setting fails the cold start, naming it
@@ -41,7 +41,7 @@ def start(caller: Caller, body: Annotated[StartBody, Body()]):
 
 
 @app.get("/api/training/status/<run_id>")
-def status(caller: Caller, run_id: str):
+def status(caller: Caller, run_id: IdInPath):
     return runtime.training().status(caller, run_id)
 
 
@@ -51,8 +51,8 @@ def stop(caller: Caller, body: Annotated[RunBody, Body()]):
 
 
 @app.get("/api/training/history")
-def history(caller: Caller, bot_id: Annotated[str | None, Query()] = None,
-            limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Annotated[str | None, Query()] = None):
+def history(caller: Caller, bot_id: IdInQuery = None,
+            limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Cursor = None):
     items, next_cursor = runtime.training().history(caller, bot_id, limit, cursor)
     return page_view(items, next_cursor)
 

@@ -76,6 +76,23 @@ def _list_routes() -> list[str]:
             if any(p.get("name") == "cursor" for p in item.get("get", {}).get("parameters", []))]
 
 
+def _id_parameters() -> list[tuple[str, str, str | None, str, str]]:
+    """(method, path, who, parameter, in) for every id parameter of every operation in the committed OpenAPI
+    document: path parameters, and query parameters named *_id or actor."""
+    spec = json.loads((ROOT / "docs" / "openapi.json").read_text())
+    found = []
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            who = "admin" if path.startswith("/api/admin/") else "user"
+            for parameter in operation.get("parameters", []):
+                name, where = parameter.get("name", ""), parameter.get("in")
+                if where == "path" or (where == "query" and (name.endswith("_id") or name == "actor")):
+                    found.append((method.upper(), path, who, name, where))
+    return found
+
+
 def _is_error_shape(reply) -> bool:
     try:
         body = reply.json()
@@ -141,6 +158,22 @@ def test_security_review_inputs_answer_4xx_in_error_shape(http, accounts, trader
         path = template.replace("{bot_id}", accounts["bot_id"])
         for label, cursor in cursors(trader.user["id"], trader.bot_id):
             check(label, "GET", path, who, params={"cursor": cursor})
+
+    # Ids no route could have stored, in every path and query parameter that names one: a 2,000-character sort key
+    # is past DynamoDB's 1 KB limit, so it must be refused before any read (it was a 500).
+    for method, template, who, name, where in _id_parameters():
+        long_id = "a" * 2000
+        if where == "path":
+            path = template.replace("{" + name + "}", long_id)
+            for other, value in (("bot_id", accounts["bot_id"]), ("user_id", accounts["victim_id"])):
+                path = path.replace("{" + other + "}", value)
+            check(f"{name} of 2,000 characters", method, path, who, body={} if method in ("POST", "PUT", "PATCH")
+                  else None)
+        else:
+            check(f"{name} of 2,000 characters", method, template, who, params={name: long_id})
+    for path, who in (("/api/trades", "user"), ("/api/admin/audit", "admin")):
+        for since in ("9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"):  # beyond the years UTC holds
+            check(f"since {since}", "GET", path, who, params={"since": since})
 
     for amount in AMOUNTS:
         check(f"capital {amount!r}", "POST", "/api/bots", "creator", body={**BOT, "capital": amount})

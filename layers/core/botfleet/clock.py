@@ -34,4 +34,9 @@ def iso(ts: datetime) -> str:
 
 
 def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    """An ISO-8601 timestamp as UTC; ValueError for anything else, including a valid one that UTC cannot hold
+    (9999-12-31T23:59:59-01:00 is in year 10000: an OverflowError from astimezone)."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is outside the years UTC timestamps can hold") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BeforeValidator, Field, StrictInt, WithJsonSchema
 
 from botfleet.domain.money import AmountBounds, parse_amount
@@ -44,5 +45,12 @@ def whole(minimum: int, maximum: int) -> Any:
     return Annotated[StrictInt, Field(ge=minimum, le=maximum)]
 
 
-# An opaque id in a body or query (bot ids, run ids): ASCII, short. Unknown ids are a 404 later, not a 5xx.
-Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+# An opaque id (bot ids, run ids, user ids): ASCII, short. Unknown ids are a 404 later, not a 5xx; an id no route could
+# ever have stored (a 2,000-character one is past DynamoDB's 1 KB sort key) is a 422 here, before any read.
+ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+ID_MAX = 64
+Identifier = Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN)]
+IdInPath = Annotated[str, Path(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN)]
+IdInQuery = Annotated[str | None, Query(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN)]
+# A page cursor as the API hands it out (base64 of a key; the server checks it points into the caller's partition).
+Cursor = Annotated[str | None, Query(max_length=1024)]
