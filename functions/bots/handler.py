@@ -107,8 +107,9 @@ def update_bot(caller: Caller, bot_id: IdInPath, body: Annotated[UpdateBotBody, 
     changes = _dump(body)
     service = runtime.bot_service()
     if changes.get("capital") is not None:
-        # A new allocation is a capital flow of the difference, recorded like any injection (validated, and
-        # refused when the bot hasn't that much free cash, before anything else is written).
+        # A new allocation is a capital flow of the difference, recorded like any injection (refused when the bot
+        # hasn't that much free cash). The rest of the change is judged first: a refused request moves no money.
+        service.check_update(caller, bot_id, changes)
         runtime.capital().reallocate(caller, bot_id, changes["capital"])
     return bot_view(service.update(caller, bot_id, changes))
 

@@ -59,6 +59,20 @@ def test_patching_capital_is_a_recorded_flow(api):
     assert status == 200 and patched["capital"] == "60000" and patched["cash"] == "60000"
     (flow,) = api.call("bots", "GET", "/api/capital/injections", token=token)[1]["items"]
     assert (flow["kind"], flow["amount"]) == ("deposit", "10000")
+    # The same request again (a retry) finds the capital there: no second flow.
+    status, again = api.call("bots", "PATCH", f"/api/bots/{bot['id']}", {"capital": "60000"}, token=token)
+    assert status == 200 and again["capital"] == "60000"
+    assert len(api.call("bots", "GET", "/api/capital/injections", token=token)[1]["items"]) == 1
+
+
+def test_a_patch_refused_for_its_params_moves_no_capital(api):
+    token, _ = api.register()
+    bot = api.call("bots", "POST", "/api/bots", BOT, token=token)[1]
+    status, body = api.call("bots", "PATCH", f"/api/bots/{bot['id']}",
+                            {"capital": "60000", "params": {"fast": 5, "slow": 2}}, token=token)  # fast < slow
+    assert status == 422, body
+    assert api.call("bots", "GET", f"/api/bots/{bot['id']}", token=token)[1]["capital"] == "50000"
+    assert api.call("bots", "GET", "/api/capital/injections", token=token)[1]["items"] == []
 
 
 def test_injections_into_someone_elses_bot_are_404(api):

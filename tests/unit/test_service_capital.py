@@ -212,3 +212,23 @@ def test_the_portfolio_totals_per_currency_and_injections_are_not_profit(world):
     assert usdt["unrealized_pnl"] == "100" and usdt["total_pnl"] == "100"
     assert zar_total["currency"] == "ZAR" and zar_total["equity"] == "25000"
     assert zar_total["total_pnl"] == "0" and zar_total["net_injections"] == "5000"  # a deposit is not a gain
+
+
+def test_two_overlapping_reallocations_to_the_same_capital_move_the_money_once(world):
+    """A double click or a client's retry: the second request read the bot before the first one saved. Its save
+    loses on the version, it reads the bot again and finds the capital already there (it used to move the
+    difference it computed from its first read: capital 2,000 became 3,000)."""
+    save = world.bots.save_with_injection
+    raced: list = []
+
+    def save_after_the_other_request(bot, injection):
+        if not raced:
+            raced.append(None)  # once: the other request's own save goes straight through
+            raced[0] = world.service.reallocate(ANN, world.bot.id, "2000")  # the other request wins the race
+        return save(bot, injection)
+
+    world.bots.save_with_injection = save_after_the_other_request
+    assert world.service.reallocate(ANN, world.bot.id, "2000") is None  # nothing left to move
+    [record] = world.injections.records.values()
+    assert (record["kind"], record["amount"]) == ("deposit", Decimal(1000)) and raced[0]["amount"] == "1000"
+    assert world.stored().capital == Decimal(2000) and world.stored().cash == Decimal(2000)

@@ -95,18 +95,25 @@ class BotService:
 
     def update(self, owner: Principal, bot_id: str, changes: dict[str, Any]) -> Bot:
         """Configuration only: name, params, risk limits, execution. Capital moves go through injections."""
+        return self._mutate(owner, bot_id, lambda bot: self._configured(bot, changes))[1]
 
-        def change(bot: Bot) -> Bot:
-            updated = bot
-            if changes.get("name") is not None:
-                updated = replace(updated, name=_name(changes["name"]))
-            if changes.get("params") is not None:
-                updated = replace(updated, params=validate_params(get_strategy(bot.strategy), changes["params"]))
-            if changes.get("risk") is not None:
-                updated = replace(updated, risk=bot.risk.updated(changes["risk"]))
-            return replace(updated, **_execution(changes), updated_at=iso(self.clock.now()))
+    def check_update(self, owner: Principal, bot_id: str, changes: dict[str, Any]) -> None:
+        """Refuse what `update` would refuse, writing nothing: a change that also moves capital is judged whole
+        before the money moves, so a refused request has changed nothing."""
+        bot = self.bots.get(owner.user_id, bot_id)
+        if bot is None:
+            raise NotFound(f"bot {bot_id} not found")
+        self._configured(bot, changes)
 
-        return self._mutate(owner, bot_id, change)[1]
+    def _configured(self, bot: Bot, changes: dict[str, Any]) -> Bot:
+        updated = bot
+        if changes.get("name") is not None:
+            updated = replace(updated, name=_name(changes["name"]))
+        if changes.get("params") is not None:
+            updated = replace(updated, params=validate_params(get_strategy(bot.strategy), changes["params"]))
+        if changes.get("risk") is not None:
+            updated = replace(updated, risk=bot.risk.updated(changes["risk"]))
+        return replace(updated, **_execution(changes), updated_at=iso(self.clock.now()))
 
     def delete(self, owner: Principal, bot_id: str) -> None:
         if not self.bots.remove(owner.user_id, bot_id):

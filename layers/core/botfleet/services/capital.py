@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from botfleet.clock import Clock, iso
+from botfleet.domain.bots import Bot, check_capital
 from botfleet.domain.money import CAPITAL, INJECTION, money_str, parse_amount
 from botfleet.errors import AlreadyExists, Conflict, NotFound, Unprocessable, WriteConflict
 from botfleet.ids import derived_id, new_id
@@ -37,11 +39,32 @@ class CapitalService:
         existing = self.injections.get(owner.user_id, injection_id)
         if existing:
             return _replayed(existing, request)
-        for _ in range(5):  # the tick may write the bot between our read and our write: re-read and retry
+        signed = amount if kind == "deposit" else -amount
+        return self._move(owner, bot_id, injection_id, request, lambda bot: signed)
+
+    def reallocate(self, owner: Principal, bot_id: str, raw_capital: Any) -> dict[str, Any] | None:
+        """Set the bot's allocated capital: the difference moves as a deposit or withdrawal (None: it was already
+        that). The difference is taken from the bot as each attempt reads it, so two overlapping requests for the
+        same capital (a double click, a retry) move the money once: the second finds nothing left to move."""
+        bot = self.bots.get(owner.user_id, bot_id)
+        if bot is None:
+            raise NotFound(f"bot {bot_id} not found")
+        target = parse_amount(raw_capital, "capital", CAPITAL)
+        check_capital(bot.exchange, bot.symbol, target)
+        return self._move(owner, bot_id, new_id("inj"), derived_id("req", bot_id, "capital", money_str(target)),
+                          lambda bot: target - bot.capital)
+
+    def _move(self, owner: Principal, bot_id: str, injection_id: str, request: str,
+              signed_for: Callable[[Bot], Decimal]) -> dict[str, Any] | None:
+        """Move `signed_for(bot)` (positive in, negative out) into the bot's books with its injection record, in one
+        write; re-read and retried when the tick writes the bot in between. None when there is nothing to move."""
+        for _ in range(5):
             bot = self.bots.get(owner.user_id, bot_id)
             if bot is None:
                 raise NotFound(f"bot {bot_id} not found")
-            signed = amount if kind == "deposit" else -amount
+            signed = signed_for(bot)
+            if not signed:
+                return None
             mark = self.market_data.mark(bot.exchange, bot.symbol)
             try:
                 ledger = bot.ledger.flow(signed, mark)
@@ -50,8 +73,8 @@ class CapitalService:
             now = iso(self.clock.now())
             updated = replace(bot, ledger=ledger, capital=bot.capital + signed, updated_at=now)
             record = {
-                "id": injection_id, "bot_id": bot.id, "kind": kind, "amount": amount,
-                "currency": bot.quote_currency, "mark": mark, "ts": now,
+                "id": injection_id, "bot_id": bot.id, "kind": "deposit" if signed > 0 else "withdrawal",
+                "amount": abs(signed), "currency": bot.quote_currency, "mark": mark, "ts": now,
                 "equity_after": ledger.equity(mark), "request": request,
             }
             try:
@@ -62,19 +85,6 @@ class CapitalService:
                 continue
             return injection_view(record)
         raise Conflict("the bot is busy; try again", code="concurrent_update")
-
-    def reallocate(self, owner: Principal, bot_id: str, raw_capital: Any) -> None:
-        """Set the bot's allocated capital: the difference moves as a deposit or withdrawal."""
-        from botfleet.domain.bots import check_capital
-
-        bot = self.bots.get(owner.user_id, bot_id)
-        if bot is None:
-            raise NotFound(f"bot {bot_id} not found")
-        target = parse_amount(raw_capital, "capital", CAPITAL)
-        check_capital(bot.exchange, bot.symbol, target)
-        delta = target - bot.capital
-        if delta:
-            self.inject(owner, bot_id, abs(delta), "deposit" if delta > 0 else "withdrawal")
 
     def list(self, owner: Principal, bot_id: str | None, limit: int, cursor: str | None):
         if bot_id:
