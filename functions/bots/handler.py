@@ -92,9 +92,15 @@ def _dump(body: BaseModel) -> dict[str, Any]:
 
 @app.post("/api/bots", responses={201: {"description": "bot created (running)"}})
 def create_bot(caller: Caller, body: Annotated[CreateBotBody, Body()]):
-    bot = runtime.bot_service().create(caller, _dump(body))
+    bot = runtime.bot_service().create(caller, _dump(body), _idempotency_key())
     metrics.add_metric(name="BotsCreated", unit="Count", value=1)
     return json_response(201, bot_view(bot))
+
+
+def _idempotency_key() -> str | None:
+    """The request's Idempotency-Key header (any case): a retry with the same key does what the first one did."""
+    headers = app.current_event.headers
+    return headers.get("Idempotency-Key") or headers.get("idempotency-key")
 
 
 @app.get("/api/bots/<bot_id>")
@@ -160,8 +166,7 @@ def list_injections(caller: Caller, bot_id: IdInQuery = None, limit: Limit = 50,
 
 @app.post("/api/capital/injections", responses={201: {"description": "capital moved; P&L unchanged"}})
 def create_injection(caller: Caller, body: Annotated[InjectionBody, Body()]):
-    key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get("idempotency-key")
-    injection = runtime.capital().inject(caller, body.bot_id, body.amount, body.kind, key)
+    injection = runtime.capital().inject(caller, body.bot_id, body.amount, body.kind, _idempotency_key())
     return json_response(201, injection)
 
 

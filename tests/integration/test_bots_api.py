@@ -94,3 +94,23 @@ def test_strategies_list_the_parameter_space(api):
     assert status == 200
     sma = next(s for s in body["items"] if s["name"] == "sma_cross")
     assert {p["name"] for p in sma["params"]} == {"fast", "slow"}
+
+
+def test_a_create_retried_with_its_idempotency_key_makes_one_bot(api):
+    """A client that timed out and sends the same request again (a live bot twice would trade the capital twice)."""
+    token, _ = api.register()
+    spec = {"name": "once", "exchange": "luno", "symbol": "BTC/ZAR", "strategy": "sma_cross",
+            "params": {"fast": 2, "slow": 3}, "mode": "paper", "capital": "50000"}
+    first = api.call("bots", "POST", "/api/bots", spec, token=token, headers={"Idempotency-Key": "create-1"})
+    again = api.call("bots", "POST", "/api/bots", spec, token=token, headers={"idempotency-key": "create-1"})
+    assert first[0] == again[0] == 201 and first[1]["id"] == again[1]["id"]
+    other = api.call("bots", "POST", "/api/bots", {**spec, "capital": "60000"}, token=token,
+                     headers={"Idempotency-Key": "create-1"})
+    assert (other[0], other[1]["error"]["code"]) == (409, "idempotency_key_reused")
+    assert [bot["id"] for bot in api.call("bots", "GET", "/api/bots", token=token)[1]["items"]] == [first[1]["id"]]
+    # Keys are the caller's own: another user's same key makes their own bot.
+    bob, _ = api.register("bob@example.com", "battery staple 9", "Bob")
+    theirs = api.call("bots", "POST", "/api/bots", spec, token=bob, headers={"Idempotency-Key": "create-1"})
+    assert theirs[0] == 201 and theirs[1]["id"] != first[1]["id"]
+    # Without a key every request is a new bot.
+    assert api.call("bots", "POST", "/api/bots", spec, token=token)[1]["id"] != first[1]["id"]

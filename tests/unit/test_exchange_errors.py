@@ -5,7 +5,7 @@ from __future__ import annotations
 import ccxt
 import pytest
 
-from botfleet.adapters.exchanges.errors import classify_rejection, from_ccxt, from_http
+from botfleet.adapters.exchanges.errors import MAX_MESSAGE_CHARS, classify_rejection, from_ccxt, from_http
 from botfleet.domain.orders import (
     ExchangeAuthError,
     ExchangeError,
@@ -83,3 +83,21 @@ def test_http_statuses_and_messages_map_for_the_own_clients(status, message, exp
 def test_classify_rejection_defaults_to_rejected():
     assert classify_rejection("") == "rejected"
     assert classify_rejection("Order total is below the minimum allowed") == "min_notional"
+
+
+def test_a_venues_error_text_is_kept_without_the_requests_query_or_secrets_and_bounded():
+    # ccxt's HTTP errors carry the URL: for a signed Binance GET its query holds the request's signature.
+    url = ("https://api.binance.com/api/v3/order?symbol=BTCUSDT&orderId=1&timestamp=1796316885287"
+           "&signature=3f1d0a6b8c9e2f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a")
+    mapped = from_ccxt("binance", ccxt.InvalidOrder(f'binance GET {url} 400 Bad Request {{"code":-1013,'
+                                                    f'"msg":"Filter failure: LOT_SIZE"}}'))
+    assert mapped.rule == "min_amount"  # classified on the whole text
+    assert "signature" not in mapped.message and "3f1d0a6b" not in mapped.message
+    assert "https://api.binance.com/api/v3/order?…" in mapped.message and "LOT_SIZE" in str(mapped)
+    assert "3f1d0a6b" not in str(mapped) and "3f1d0a6b" not in repr(mapped.args)
+    echoed = from_http("valr", 401, 'bad request: {"apiKey":"abc123secret","passphrase": "hunter2", key=zzz9}')
+    assert "abc123secret" not in echoed.message and "hunter2" not in echoed.message and "zzz9" not in echoed.message
+    assert isinstance(echoed, ExchangeAuthError)
+    page = from_ccxt("kucoin", ccxt.DDoSProtection("kucoin <html>" + "<p>blocked</p>\n" * 100_000 + "</html>"))
+    assert isinstance(page, ExchangeRateLimited) and len(page.message) <= MAX_MESSAGE_CHARS
+    assert "\n" not in page.message

@@ -9,6 +9,11 @@ export class ApiError extends Error {
   }
 }
 
+/** A fresh Idempotency-Key: a retry sent with the same key does what the first request did, once. */
+export function newIdempotencyKey(): string {
+  return crypto.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+}
+
 const TOKEN_KEY = "botfleet.token";
 let token: string | null = safeSession(() => sessionStorage.getItem(TOKEN_KEY));
 let onUnauthorized: (() => void) | null = null;

@@ -50,6 +50,7 @@ class FakeBotRepository:
     def __init__(self, injections: FakeInjections | None = None):
         self.bots: dict[tuple[str, str], Bot] = {}  # (owner_id, bot_id) -> bot as stored
         self.owners: dict[str, str] = {}  # bot id -> owner id: the adapter's `BOT#<id>` / META pointer
+        self.requests: dict[str, str | None] = {}  # bot id -> the creating request's fingerprint (the pointer's)
         self.ever_owned: dict[str, str] = {}  # bot id -> owner id, kept after removal (as the trades' owner index)
         self.injections = injections if injections is not None else FakeInjections()
         self.events_of: dict[str, list[dict[str, Any]]] = {}  # bot id -> events (the tick writes them)
@@ -60,12 +61,16 @@ class FakeBotRepository:
     def interfere(self, change: Callable[[Bot], Bot] = lambda bot: bot, times: int = 1) -> None:
         self._others.extend([change] * times)
 
-    def create(self, bot: Bot) -> None:
+    def create(self, bot: Bot, request: str | None = None) -> None:
         if (bot.owner_id, bot.id) in self.bots or bot.id in self.owners:
             raise WriteConflict(f"bot {bot.id} exists already")
         self.bots[(bot.owner_id, bot.id)] = copied(bot)
         self.owners[bot.id] = bot.owner_id
         self.ever_owned[bot.id] = bot.owner_id
+        self.requests[bot.id] = request
+
+    def creation_request(self, owner_id: str, bot_id: str) -> str | None:
+        return self.requests.get(bot_id) if self.owners.get(bot_id) == owner_id else None
 
     def get(self, owner_id: str, bot_id: str) -> Bot | None:
         return copied(self.bots.get((owner_id, bot_id)))
@@ -124,6 +129,7 @@ class FakeBotRepository:
         if bot is None:
             return False
         self.owners.pop(bot_id, None)
+        self.requests.pop(bot_id, None)
         self.retired_of.setdefault(owner_id, []).extend(trade_totals([bot]))
         return True
 

@@ -2,7 +2,7 @@
 // /api/strategies, capital, mode, risk limits and the order type. The API validates everything again; its 422
 // names the field, which is shown beside the form.
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { api, Bot, errorText, Strategy } from "../api";
+import { api, ApiError, Bot, errorText, newIdempotencyKey, Strategy } from "../api";
 import { Card, ErrorNote, Loading, PageHeader } from "../components/ui";
 import { humanize, money, percent, quoteCurrency } from "../format";
 import { useAsync, useTitle } from "../hooks";
@@ -23,6 +23,8 @@ export function BotForm({ botId }: { botId?: string }) {
   const strategies = useAsync(loadStrategies, []);
   const existing = useAsync(() => (botId ? api<Bot>(`/api/bots/${encodeURIComponent(botId)}`) : Promise.resolve(null)), [botId]);
   const exchanges = cfg?.exchanges ?? [];
+  // One key per bot this form creates: a retried submit (a dropped connection) gets the bot the first one made.
+  const [createKey, setCreateKey] = useState(newIdempotencyKey);
   const [exchange, setExchange] = useState("");
   const [symbol, setSymbol] = useState("");
   const [strategy, setStrategy] = useState("");
@@ -86,11 +88,13 @@ export function BotForm({ botId }: { botId?: string }) {
     setBusy(true);
     setError(null);
     try {
-      const saved = await api<Bot>(editing ? `/api/bots/${encodeURIComponent(botId!)}` : "/api/bots", { method: editing ? "PATCH" : "POST", body });
+      const saved = await api<Bot>(editing ? `/api/bots/${encodeURIComponent(botId!)}` : "/api/bots", { method: editing ? "PATCH" : "POST", body, headers: editing ? undefined : { "Idempotency-Key": createKey } });
       upsertBot(saved);
       toast("success", editing ? `${saved.name} saved` : `${saved.name} is running`, editing ? undefined : `${saved.symbol} on ${saved.exchange}, ${saved.mode} mode`);
       navigate(`/bots/${saved.id}`);
     } catch (e) {
+      // Refused (nothing was created): the corrected request is a new one. No answer: the retry keeps the key.
+      if (e instanceof ApiError && e.status < 500) setCreateKey(newIdempotencyKey());
       setError(errorText(e));
       setBusy(false);
       requestAnimationFrame(() => document.getElementById("bot-form-error")?.focus());

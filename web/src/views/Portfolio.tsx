@@ -1,17 +1,13 @@
 // Portfolio and capital: per bot and per currency totals, and deposits/withdrawals with an Idempotency-Key (a
 // retried submit of the same form never moves money twice).
 import { useState } from "preact/hooks";
-import { api, errorText, Injection, Page, Portfolio as PortfolioData } from "../api";
+import { api, errorText, Injection, newIdempotencyKey, Page, Portfolio as PortfolioData } from "../api";
 import { Card, Empty, ErrorNote, Loading, PageHeader, StatusPill } from "../components/ui";
 import { money, percent, pnlClass, signedMoney, when, fullTime } from "../format";
 import { useAsync, useLive, useTitle } from "../hooks";
 import { href } from "../router";
 import { botName, bots, refreshBots, toast } from "../session";
 import { useStore } from "../store";
-
-function newKey(): string {
-  return crypto.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`;
-}
 
 export function Portfolio() {
   useTitle("Portfolio");
@@ -21,7 +17,7 @@ export function Portfolio() {
   const [botId, setBotId] = useState("");
   const [kind, setKind] = useState<"deposit" | "withdrawal">("deposit");
   const [amount, setAmount] = useState("");
-  const [key, setKey] = useState(newKey);
+  const [key, setKey] = useState(newIdempotencyKey);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   useLive("trade", () => void data.reload());
@@ -36,7 +32,7 @@ export function Portfolio() {
       await api("/api/capital/injections", { body: { bot_id: target.id, amount, kind }, headers: { "Idempotency-Key": key } });
       toast("success", `${kind === "deposit" ? "Deposited" : "Withdrew"} ${money(amount, target.quote_currency)}`, target.name);
       setAmount("");
-      setKey(newKey());
+      setKey(newIdempotencyKey());
       void data.reload();
       void injections.reload();
       void refreshBots();

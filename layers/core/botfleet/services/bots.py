@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,7 @@ from botfleet.domain.risk import RiskLimits
 from botfleet.domain.strategies import get_strategy, validate_params
 from botfleet.domain.text import clean_text
 from botfleet.errors import Conflict, NotFound, Unprocessable, WriteConflict
-from botfleet.ids import new_id
+from botfleet.ids import derived_id, new_id
 from botfleet.ports import BotRepository, TradeRepository
 from botfleet.services.auth import Principal
 
@@ -52,7 +53,10 @@ class BotService:
         self.audit = audit
         self.quarantine = quarantine  # a quarantined bot put back by hand stops its quarantine
 
-    def create(self, owner: Principal, spec: dict[str, Any]) -> Bot:
+    def create(self, owner: Principal, spec: dict[str, Any], idempotency_key: str | None = None) -> Bot:
+        """A new running bot. With an Idempotency-Key a retried request (a timeout, a double click) answers with the
+        bot the first one created instead of creating a second: two live bots on one exchange key would each
+        trade the full capital. The same key with another request is refused, as for injections."""
         name = _name(spec["name"])
         exchange = get_exchange(spec["exchange"])
         rules = exchange.rules(spec["symbol"])
@@ -71,13 +75,23 @@ class BotService:
         capital = parse_amount(spec["capital"], "capital", CAPITAL)
         check_capital(exchange.id, spec["symbol"], capital)
         now = iso(self.clock.now())
+        request = derived_id("req", json.dumps(spec, sort_keys=True, default=str)) if idempotency_key else None
         bot = Bot(
-            id=new_id("bot"), owner_id=owner.user_id, name=name, exchange=exchange.id, symbol=spec["symbol"],
+            id=derived_id("bot", owner.user_id, idempotency_key) if idempotency_key else new_id("bot"),
+            owner_id=owner.user_id, name=name, exchange=exchange.id, symbol=spec["symbol"],
             strategy=strategy.name, params=params, mode=spec["mode"], capital=capital,
             ledger=Ledger.open(rules.base, rules.quote, capital), created_at=now, updated_at=now,
             status="running", risk=risk, initial_capital=capital, **execution,
         )
-        self.bots.create(bot)
+        try:
+            self.bots.create(bot, request)
+        except WriteConflict:
+            if not idempotency_key:
+                raise
+            if self.bots.creation_request(owner.user_id, bot.id) != request:
+                raise Conflict("this Idempotency-Key was already used for a different request",
+                               code="idempotency_key_reused") from None
+            return self.get(owner, bot.id)  # the first request's bot, as it is now
         if bot.mode == "live" and self.audit:  # real money: a sensitive action, on the record
             self.audit.record(owner, "bot.live_mode", f"bot:{bot.id}", None,
                               {"mode": "live", "exchange": bot.exchange, "symbol": bot.symbol,

@@ -100,12 +100,18 @@ class DynamoBotRepository:
         self.table = table
         self.shards = shards
 
-    def create(self, bot: Bot) -> None:
-        """The bot under its owner, and a pointer from its id to its owner (admins address bots by id)."""
+    def create(self, bot: Bot, request: str | None = None) -> None:
+        """The bot under its owner, and a pointer from its id to its owner (admins address bots by id), which keeps
+        the creating request's fingerprint: the pointer is written once, the bot item at every change."""
+        pointer = pointer_item(bot) | ({"request": request} if request else {})
         self.table.transact([
             {"Put": {"Item": bot_to_item(bot, self.shards), "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Put": {"Item": pointer_item(bot), "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"Item": pointer, "ConditionExpression": "attribute_not_exists(pk)"}},
         ])
+
+    def creation_request(self, owner_id: str, bot_id: str) -> str | None:
+        pointer = self.table.get(bot_pk(bot_id), "META", consistent=True)
+        return pointer.get("request") if pointer and pointer.get("owner_id") == owner_id else None
 
     def get_any(self, bot_id: str) -> Bot | None:
         """A bot by id alone, whoever owns it (admin and system use only)."""

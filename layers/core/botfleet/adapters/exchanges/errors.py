@@ -62,8 +62,36 @@ def is_not_found(error: ExchangeError) -> bool:
     return isinstance(error, ExchangeOrderRejected) and error.rule == "order_not_found"
 
 
+# What a venue's error text may carry that must not reach a bot's events or the logs: ccxt puts the request's URL in
+# HTTP errors (a signed Binance GET has `signature=` and `timestamp=` in its query), venues echo parameters back, and
+# a DDoS page can be a megabyte of HTML (an event item holds at most 400 KB, in a transaction with the bot's books).
+_QUERY = re.compile(r"(https?://[^\s?\"']+)\?[^\s\"']*")
+_SECRET_PARAM = re.compile(r"\b(signature|sign|api[_-]?key|apikey|key|secret|passphrase|token|password)\b"
+                           r"(\"?\s*[=:]\s*\"?)[^&\s\",}]+", re.IGNORECASE)
+MAX_MESSAGE_CHARS = 300
+
+
+def shown(message: str) -> str:
+    """A venue's error text as we store and log it: URLs without their query, secret-looking parameters' values
+    masked, whitespace collapsed, at most MAX_MESSAGE_CHARS characters."""
+    text = _SECRET_PARAM.sub(r"\1\2***", _QUERY.sub(r"\1?…", message))
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS - 1] + "…"
+
+
+def _shown(error: ExchangeError) -> ExchangeError:
+    error.message = shown(error.message)
+    error.args = (f"{error.exchange}: {error.message}",)  # str(error), and a traceback's last line, say the same
+    return error
+
+
 def from_http(exchange_id: str, status: int, message: str) -> ExchangeError:
-    """For the own clients (VALR, OVEX): the HTTP status first, then the venue's message."""
+    """For the own clients (VALR, OVEX): the HTTP status first, then the venue's message (classified whole, kept
+    as `shown` makes it)."""
+    return _shown(_from_http(exchange_id, status, message))
+
+
+def _from_http(exchange_id: str, status: int, message: str) -> ExchangeError:
     if status in (401, 403):
         return ExchangeAuthError(exchange_id, message or f"HTTP {status}")
     if status == 429:
@@ -76,7 +104,12 @@ def from_http(exchange_id: str, status: int, message: str) -> ExchangeError:
 
 
 def from_ccxt(exchange_id: str, exc: Exception) -> ExchangeError:
-    """Map a ccxt exception. ccxt is imported here only because a ccxt client already loaded it."""
+    """Map a ccxt exception (classified on its whole text, kept as `shown` makes it)."""
+    return _shown(_from_ccxt(exchange_id, exc))
+
+
+def _from_ccxt(exchange_id: str, exc: Exception) -> ExchangeError:
+    """ccxt is imported here only because a ccxt client already loaded it."""
     import ccxt  # already in sys.modules whenever a ccxt client raised
 
     message = str(exc)
