@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""CDK app entry point (cdk.json: `python infra/app.py`). All the work is in botfleet_infra."""
+"""CDK app entry point (cdk.json: `.venv/bin/python infra/app.py`: the venv's interpreter, which has aws-cdk-lib, not
+whatever `python` the shell finds). All the work is in botfleet_infra."""
 
 import sys
 from pathlib import Path

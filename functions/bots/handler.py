@@ -154,7 +154,7 @@ def bot_events(caller: Caller, bot_id: IdInPath, limit: Limit = 50, cursor: Curs
 @app.get("/api/trades/summary")
 def trades_summary(caller: Caller):
     """Per exchange and quote currency: trade count, volume, fees (valued in quote), realized P&L."""
-    return {"items": runtime.bot_service().trade_summary(caller)}
+    return page_view(runtime.bot_service().trade_summary(caller), None)  # whole: one row per exchange and currency
 
 
 @app.get("/api/capital/injections")
@@ -219,12 +219,8 @@ def market_candles(
 
 @app.get("/api/strategies")
 def strategies(caller: Caller) -> dict[str, Any]:
-    return {
-        "items": [
-            {"name": s.name, "description": s.description, "params": [p.to_json() for p in s.params]}
-            for s in STRATEGIES.values()
-        ]
-    }
+    return page_view([{"name": s.name, "description": s.description, "params": [p.to_json() for p in s.params]}
+                      for s in STRATEGIES.values()], None)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False, clear_state=True)

@@ -27,7 +27,7 @@ class ConfigBody(BaseModel):
 
 @app.get("/api/quarantine/status")
 def status(caller: Caller):
-    return {"items": runtime.quarantine().status(caller)}
+    return page_view(runtime.quarantine().status(caller), None)  # whole: the caller's quarantined bots
 
 
 @app.get("/api/quarantine/history")

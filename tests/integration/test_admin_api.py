@@ -124,3 +124,22 @@ def test_metrics_user_and_fleet(api, admin_token):
     assert reply["statusCode"] == 200 and "botfleet_bots{status=\"running\"} 1.0" in reply["body"]
     assert reply["multiValueHeaders"]["Content-Type"][0].startswith("text/plain")
     assert api.call("ops", "GET", "/api/metrics")[0] == 401
+
+
+def test_a_bot_an_admin_paused_stays_out_until_an_admin_puts_it_back(api, admin_token):
+    token, _ = api.register()
+    bot = api.call("bots", "POST", "/api/bots", BOT, token=token)[1]
+    api.call("admin", "POST", f"/api/admin/bots/{bot['id']}/pause", token=admin_token)
+    for action in ("resume", "start"):
+        status, body = api.call("bots", "POST", f"/api/bots/{bot['id']}/{action}", token=token)
+        assert (status, body["error"]["code"]) == (403, "admin_hold"), body
+    # Its owner may stop it; stopped, it is still held (a stop and a start must not get round the pause).
+    stopped = api.call("bots", "POST", f"/api/bots/{bot['id']}/stop", token=token)[1]
+    assert (stopped["status"], stopped["pause_reason"]) == ("stopped", "admin")
+    status, body = api.call("bots", "POST", f"/api/bots/{bot['id']}/start", token=token)
+    assert (status, body["error"]["code"]) == (403, "admin_hold")
+    assert api.call("bots", "GET", f"/api/bots/{bot['id']}", token=token)[1]["status"] == "stopped"
+    # A pause of the owner's own is theirs to undo.
+    other = api.call("bots", "POST", "/api/bots", BOT, token=token)[1]
+    api.call("bots", "POST", f"/api/bots/{other['id']}/pause", token=token)
+    assert api.call("bots", "POST", f"/api/bots/{other['id']}/resume", token=token)[1]["status"] == "running"

@@ -205,3 +205,33 @@ def test_a_poisoned_or_failing_bot_is_paused_and_the_rest_of_its_shard_trades_on
     report = load_handler("engine").handler({"tick_id": "2026-11-24T10:01:00.000Z", "shard": shard},
                                             LambdaContext())
     assert report["failed"] == 0 and report["bots"] == len(healthy) + 1, report
+
+
+def test_a_filter_that_matches_little_reads_a_bounded_part_and_hands_back_a_cursor(api):
+    """A filtered listing (trades by symbol, audit by actor, ...) over a long history: each request reads at most
+    FILTERED_PAGES pages and answers with what matched so far and a cursor; following the cursors finds the match."""
+    from botfleet.adapters.dynamo.table import FILTERED_PAGES
+
+    table = runtime.table()
+    pk = "FILTERTEST"
+    for n in range(400):  # newest first: the one match is the oldest item
+        table.put({"pk": pk, "sk": f"ITEM#{n:04d}", "kind": "match" if n == 0 else "other"})
+    calls = []
+    original = table.client.query
+    table.client.query = lambda **kwargs: calls.append(1) or original(**kwargs)
+    try:
+        page, cursor, found, requests = [], None, [], 0
+        while True:
+            calls.clear()
+            page, cursor = table.query("pk = :pk", {":pk": pk, ":kind": "match"}, filter_expression="kind = :kind",
+                                       limit=1, cursor=cursor, partition=("pk", pk), newest_first=True)
+            requests += 1
+            assert len(calls) <= FILTERED_PAGES
+            found += page
+            if not cursor:
+                break
+    finally:
+        table.client.query = original
+    # 400 items at 25 a read: the first request reads 250 and finds nothing, the second finds the match (a full
+    # page of 1, so a cursor after it), the third reads the end.
+    assert [item["sk"] for item in found] == ["ITEM#0000"] and requests == 3

@@ -12,12 +12,14 @@ import { useStore } from "../store";
 
 export type Lifecycle = "start" | "pause" | "resume" | "stop";
 
-export function actionsFor(status: Bot["status"]): Lifecycle[] {
-  switch (status) {
+/** What the owner may do now. A bot an admin paused or stopped is held: only an admin puts it back (403 admin_hold). */
+export function actionsFor(bot: Pick<Bot, "status" | "pause_reason">): Lifecycle[] {
+  const held = bot.pause_reason === "admin";
+  switch (bot.status) {
     case "running": return ["pause", "stop"];
-    case "paused": return ["resume", "stop"];
+    case "paused": return held ? ["stop"] : ["resume", "stop"];
     case "quarantined": return ["stop"];
-    case "stopped": return ["start"];
+    case "stopped": return held ? [] : ["start"];
     default: return [];
   }
 }
@@ -36,7 +38,8 @@ export function LifecycleButtons({ bot, onDelete }: { bot: Bot; onDelete?: () =>
   const [busy, setBusy] = useState(false);
   return (
     <div class="row-actions" role="group" aria-label={`Actions for ${bot.name}`}>
-      {actionsFor(bot.status).map((action) => (
+      {bot.pause_reason === "admin" && bot.status !== "running" && <span class="muted small">Held by an admin</span>}
+      {actionsFor(bot).map((action) => (
         <button key={action} type="button" class={`small ${action === "stop" ? "secondary" : "secondary"}`} disabled={busy}
           aria-label={`${humanize(action)} ${bot.name}`}
           onClick={async () => {

@@ -31,6 +31,9 @@ class UnreadableBot:
     id: str
     error: str
 
+# The pause reason of a bot an admin paused or stopped: it stays out of the market until an admin puts it back.
+ADMIN_HOLD = "admin"
+
 # action -> (statuses it may start from, status it leads to)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "start": (("stopped",), "running"),

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from botfleet.clock import Clock, iso
-from botfleet.domain.bots import MODES, Bot, check_capital
+from botfleet.domain.bots import ADMIN_HOLD, MODES, Bot, check_capital
 from botfleet.domain.exchanges import get_exchange
 from botfleet.domain.users import check_password_strength, generate_password
 from botfleet.errors import Conflict, NotFound, Unprocessable, WriteConflict
@@ -141,13 +141,13 @@ class AdminService:
     def _apply(self, bot: Bot, action: str, body: dict[str, Any]) -> Bot:
         now = iso(self.clock.now())
         if action == "pause":
-            return bot.paused("admin", now)
+            return bot.paused(ADMIN_HOLD, now)
         if action == "resume":
             return bot.resumed(now)
         if action == "stop":
             # Not a REST action: the assistant's fleet-wide emergency stop, for bots that cannot be paused (a
             # quarantined bot would otherwise be redeployed by its quarantine later).
-            return bot.stopped("admin", now)
+            return bot.stopped(ADMIN_HOLD, now)
         if action == "restart":
             return bot.restarted(now)
         if action == "mode":

@@ -8,14 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 from botfleet.clock import Clock, iso, parse_iso
-from botfleet.domain.bots import MODES, ORDER_TYPES, Bot, check_capital
+from botfleet.domain.bots import ADMIN_HOLD, MODES, ORDER_TYPES, Bot, check_capital
 from botfleet.domain.exchanges import get_exchange
 from botfleet.domain.ledger import Ledger
 from botfleet.domain.money import BASIS_POINTS, CAPITAL, money_str, parse_amount
 from botfleet.domain.risk import RiskLimits
 from botfleet.domain.strategies import get_strategy, validate_params
 from botfleet.domain.text import clean_text
-from botfleet.errors import Conflict, NotFound, Unprocessable, WriteConflict
+from botfleet.errors import Conflict, Forbidden, NotFound, Unprocessable, WriteConflict
 from botfleet.ids import derived_id, new_id
 from botfleet.ports import BotRepository, TradeRepository
 from botfleet.services.auth import Principal
@@ -134,12 +134,19 @@ class BotService:
             raise NotFound(f"bot {bot_id} not found")
 
     def lifecycle(self, owner: Principal, bot_id: str, action: str) -> Bot:
+        """The owner's start, pause, resume and stop. A bot an admin took out of the market (paused or stopped,
+        reason `admin`) stays out until an admin puts it back: its owner may stop it, and the hold stays."""
+
         def change(bot: Bot) -> Bot:
             now = iso(self.clock.now())
+            held = bot.pause_reason == ADMIN_HOLD and bot.status in ("paused", "stopped")
+            if held and action in ("resume", "start"):
+                raise Forbidden("an admin took this bot out of the market; only an admin can put it back",
+                                code="admin_hold")
             if action == "pause":
                 return bot.paused("manual", now)
             if action == "stop":
-                return bot.stopped(None, now)
+                return bot.stopped(ADMIN_HOLD if held else None, now)
             return bot.resumed(now) if action == "resume" else bot.started(now)
 
         before, saved = self._mutate(owner, bot_id, change)
