@@ -235,3 +235,8 @@ def test_a_filter_that_matches_little_reads_a_bounded_part_and_hands_back_a_curs
     # 400 items at 25 a read: the first request reads 250 and finds nothing, the second finds the match (a full
     # page of 1, so a cursor after it), the third reads the end.
     assert [item["sk"] for item in found] == ["ITEM#0000"] and requests == 3
+    # The server's own question (no partition: no cursor to hand out, e.g. "is there another admin?") reads on to
+    # the answer.
+    answer, _ = table.query("pk = :pk", {":pk": pk, ":kind": "match"}, filter_expression="kind = :kind", limit=1,
+                            newest_first=True)
+    assert [item["sk"] for item in answer] == ["ITEM#0000"]

@@ -189,9 +189,11 @@ class Table:
         partition: tuple[str, str] | None = None,
         newest_first: bool = False,
     ) -> tuple[list[Item], str | None]:
-        """One page of a Query. With a filter, keeps reading until `limit` matches, the end, or FILTERED_PAGES
-        reads: then the page holds what matched so far (maybe nothing) and a cursor where the reading stopped, so a
-        filter that matches little in a long history costs a request a bounded read, never the function's time."""
+        """One page of a Query. With a filter, keeps reading until `limit` matches or the end; a listing that hands
+        out cursors (`partition` given: a client's request) stops after FILTERED_PAGES reads, with what matched so
+        far (maybe nothing) and a cursor where the reading stopped, so a filter that matches little in a long
+        history costs a request a bounded read, never the function's time. Without `partition` (the server's own
+        questions, such as "is there another admin?") it reads to the answer."""
         kwargs: dict[str, Any] = {
             "TableName": self.name,
             "KeyConditionExpression": key_condition,
@@ -227,7 +229,7 @@ class Table:
             last = reply.get("LastEvaluatedKey")
             if not last:
                 return items, None
-            if limit and filter_expression and reads == FILTERED_PAGES:
+            if partition and limit and filter_expression and reads == FILTERED_PAGES:
                 return items, encode_cursor(last)
             kwargs["ExclusiveStartKey"] = last
         raise AssertionError("unreachable")
