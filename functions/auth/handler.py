@@ -32,6 +32,12 @@ class LoginBody(BaseModel):
     password: str = Field(repr=False)
 
 
+class ChangePasswordBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_max_length=1024)
+    current_password: str = Field(repr=False)
+    new_password: str = Field(repr=False)
+
+
 class DeleteAccountBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=1024)
     password: str = Field(repr=False, description="the caller's current password")
@@ -64,6 +70,16 @@ def login(body: Annotated[LoginBody, Body()]):
 def logout(caller: Caller):
     runtime.auth().logout(caller)
     return json_response(204)
+
+
+@app.post("/api/auth/password")
+def change_password(caller: Caller, body: Annotated[ChangePasswordBody, Body()]):
+    """The current password (403 `wrong_password`, throttled like logins) and a new one (422 when weak or the same).
+    Every token so far is revoked and every open WebSocket closed; the answer is a fresh session, as login's."""
+    event = app.current_event
+    user, token = runtime.accounts().change_password(caller, body.current_password, body.new_password,
+                                                     source_ip=source_ip(event), request_id=request_id(event))
+    return json_response(200, _session(user, token))
 
 
 @app.get("/api/auth/me")

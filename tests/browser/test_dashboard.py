@@ -393,9 +393,48 @@ def test_a_revoked_token_signs_the_page_out(page, new_user):
     assert page.locator("nav[aria-label='Main']").count() == 0
 
 
+def test_a_temporary_password_leads_to_choosing_ones_own_then_the_app(page, http, new_user):
+    """After an admin's reset the temporary password opens only the password form (the API answers everything
+    else 403 password_change_required); the account page changes the password any time after."""
+    user = new_user("Reset")
+    admin = http.post("/api/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).json()
+    reset = http.post(f"/api/admin/users/{user.user['id']}/reset-password",
+                      headers={"Authorization": f"Bearer {admin['access_token']}"})
+    temporary = reset.json()["temporary_password"]
+
+    page.open("/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(temporary)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="Choose your password")).to_be_visible()
+    assert page.locator("nav[aria-label='Main']").count() == 0  # nothing of the app yet
+    page.check("choose-password")
+    page.get_by_label("Temporary password").fill(temporary)
+    page.get_by_label("New password", exact=True).fill("my own passphrase 9")
+    page.get_by_label("New password again").fill("my own passphrase 9")
+    page.get_by_role("button", name="Change password").click()
+    page.locator("[data-testid=connection][data-state=live]").wait_for()  # the app, on the fresh session
+    assert http.post("/api/auth/login", json={"email": user.email, "password": temporary}).status_code == 401
+
+    page.locator("details.account summary").click()
+    page.get_by_role("link", name="Change password").click()
+    expect(page.get_by_role("heading", name="Account")).to_be_visible()
+    page.get_by_label("Current password").fill("wrong password 1")
+    page.get_by_label("New password", exact=True).fill("another passphrase 10")
+    page.get_by_label("New password again").fill("another passphrase 10")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("alert")).to_contain_text("wrong")
+    page.get_by_label("Current password").fill("my own passphrase 9")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_text("Password changed")).to_be_visible()
+    page.locator("[data-testid=connection][data-state=live]").wait_for()  # still signed in, on the new token
+    assert http.post("/api/auth/login", json={"email": user.email,
+                                              "password": "another passphrase 10"}).status_code == 200
+
+
 VIEWS = [("/", "overview"), ("/bots", "bots"), ("/bots/new", "bot-form"), ("/trades", "trades"),
          ("/portfolio", "portfolio"), ("/quarantine", "quarantine"), ("/training", "training"), ("/keys", "keys"),
-         ("/metrics", "metrics")]
+         ("/metrics", "metrics"), ("/account", "account")]
 
 
 def test_every_view_at_375_px(make_page, http, new_user):

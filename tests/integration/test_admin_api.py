@@ -143,3 +143,43 @@ def test_a_bot_an_admin_paused_stays_out_until_an_admin_puts_it_back(api, admin_
     other = api.call("bots", "POST", "/api/bots", BOT, token=token)[1]
     api.call("bots", "POST", f"/api/bots/{other['id']}/pause", token=token)
     assert api.call("bots", "POST", f"/api/bots/{other['id']}/resume", token=token)[1]["status"] == "running"
+
+
+def test_a_temporary_password_from_a_reset_only_lets_its_user_choose_their_own(api, admin_token):
+    _, user = api.register()
+    temporary = api.call("admin", "POST", f"/api/admin/users/{user['id']}/reset-password",
+                         token=admin_token)[1]["temporary_password"]
+    session = api.call("auth", "POST", "/api/auth/login", {"email": user["email"], "password": temporary})[1]
+    token = session["access_token"]
+    assert session["user"]["must_change_password"] is True
+    status, body = api.call("bots", "GET", "/api/bots", token=token)
+    assert (status, body["error"]["code"]) == (403, "password_change_required")
+    assert api.call("auth", "GET", "/api/auth/me", token=token)[1]["must_change_password"] is True
+    change = "/api/auth/password"
+    refused = [api.call("auth", "POST", change, {"current_password": "guess", "new_password": "my own pass 42"},
+                        token=token),
+               api.call("auth", "POST", change, {"current_password": temporary, "new_password": "short"}, token=token),
+               api.call("auth", "POST", change, {"current_password": temporary, "new_password": temporary},
+                        token=token)]
+    assert [(status, body["error"]["code"]) for status, body in refused] == [
+        (403, "wrong_password"), (422, "weak_password"), (422, "validation_error")]
+    status, fresh = api.call("auth", "POST", change, {"current_password": temporary, "new_password": "my own pass 42"},
+                             token=token)
+    assert status == 200 and fresh["user"]["must_change_password"] is False
+    assert api.call("auth", "GET", "/api/auth/me", token=token)[0] == 401  # every earlier token is revoked
+    assert api.call("bots", "GET", "/api/bots", token=fresh["access_token"])[0] == 200
+    assert api.call("auth", "POST", "/api/auth/login", {"email": user["email"], "password": temporary})[0] == 401
+    assert api.call("auth", "POST", "/api/auth/login", {"email": user["email"], "password": "my own pass 42"})[0] == 200
+    (entry,) = api.call("admin", "GET", "/api/admin/audit?action=user.change_password", token=admin_token)[1]["items"]
+    assert entry["after"] == {"was_temporary": True, "sessions_revoked": True} and entry["actor"] == user["id"]
+    assert "my own pass" not in str(entry) and temporary not in str(entry)
+
+
+def test_a_user_changes_their_password_and_their_other_sessions_end(api):
+    token, user = api.register()
+    elsewhere = api.call("auth", "POST", "/api/auth/login", {"email": user["email"], "password": "correct horse 1"})
+    status, fresh = api.call("auth", "POST", "/api/auth/password",
+                             {"current_password": "correct horse 1", "new_password": "battery staple 42"}, token=token)
+    assert status == 200 and fresh["user"]["id"] == user["id"] and fresh["user"]["must_change_password"] is False
+    assert api.call("auth", "GET", "/api/auth/me", token=elsewhere[1]["access_token"])[0] == 401
+    assert api.call("auth", "GET", "/api/auth/me", token=fresh["access_token"])[0] == 200

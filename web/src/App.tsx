@@ -4,6 +4,7 @@ import { Loading, Toasts } from "./components/ui";
 import { useRoute } from "./router";
 import { session, signOut } from "./session";
 import { useStore } from "./store";
+import { Account, ChoosePassword } from "./views/Account";
 import { Assistant } from "./views/Assistant";
 import { Auth, Logo } from "./views/Auth";
 import { Admin } from "./views/Admin";
@@ -30,7 +31,7 @@ export function App() {
   }
   return (
     <>
-      {user ? <Shell /> : <Auth />}
+      {user ? (user.must_change_password ? <ChoosePassword /> : <Shell />) : <Auth />}
       <Toasts />
     </>
   );
@@ -101,6 +102,9 @@ function Shell() {
                 <span class="muted small">{user!.email}</span>
                 {user!.role === "admin" && <span class="pill admin">admin</span>}
               </p>
+              <a class="button secondary block" href="#/account" onClick={(e) => { e.currentTarget.closest("details")?.removeAttribute("open"); }}>
+                Change password
+              </a>
               <button type="button" class="secondary block" onClick={() => void signOut()}>
                 Sign out
               </button>
@@ -144,6 +148,8 @@ function View({ path, parts, query }: { path: string; parts: string[]; query: UR
       return <Keys />;
     case "metrics":
       return <Metrics />;
+    case "account":
+      return <Account />;
     case "admin":
       return user?.role === "admin" ? <Admin tab={id} /> : <NotFound path={path} forbidden />;
     default:

@@ -124,6 +124,8 @@ export interface User {
   role: "user" | "admin";
   created_at: string;
   blocked?: boolean;
+  /** Signed in with a temporary password from an admin's reset: choosing one's own comes first. */
+  must_change_password?: boolean;
 }
 
 export interface Market {

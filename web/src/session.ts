@@ -102,8 +102,19 @@ function endSession(notice: string): void {
   if (location.hash && location.hash !== "#/") history.replaceState(null, "", location.pathname + location.search);
 }
 
+/** The caller's own new password: every other session ends, and this one goes on with the fresh token. */
+export async function changePassword(current: string, next: string): Promise<void> {
+  const reply = await api<{ access_token: string; user: User }>("/api/auth/password", {
+    body: { current_password: current, new_password: next },
+  });
+  live.stop();
+  setToken(reply.access_token);
+  await begin(reply.user);
+}
+
 async function begin(user: User): Promise<void> {
   session.set({ user, ready: true });
+  if (user.must_change_password) return; // nothing else answers until a password of one's own is chosen
   const cfg = await loadConfig().catch(() => null);
   void refreshBots();
   void refreshTrades();

@@ -39,7 +39,10 @@ def plain_json(value: Any) -> Any:
 
 
 def user_view(user: dict[str, Any]) -> dict[str, Any]:
-    return {key: user.get(key) for key in ("id", "email", "name", "role", "created_at")}
+    """`must_change_password`: signed in with a temporary password from an admin's reset (POST /api/auth/password
+    first)."""
+    return {**{key: user.get(key) for key in ("id", "email", "name", "role", "created_at")},
+            "must_change_password": bool(user.get("must_change_password"))}
 
 
 def bot_view(bot: Bot) -> dict[str, Any]:

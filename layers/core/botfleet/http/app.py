@@ -24,7 +24,7 @@ from aws_lambda_powertools.event_handler.request import Request
 
 from botfleet import runtime
 from botfleet.errors import BadRequest, BotfleetError, Forbidden, PayloadTooLarge, UnsupportedMediaType
-from botfleet.http.rbac import required_role
+from botfleet.http.rbac import allowed_before_password_change, required_role
 from botfleet.origin import ORIGIN_PROOF_HEADER, VIEWER_ADDRESS_HEADER
 from botfleet.services.auth import Principal
 
@@ -132,6 +132,10 @@ class BotfleetResolver(APIGatewayRestResolver):
                 principal = runtime.auth().authenticate(_bearer_token(headers))
                 if role == "admin" and not principal.is_admin:
                     raise Forbidden("this needs the admin role", code="admin_required")
+                if principal.must_change_password and not allowed_before_password_change(
+                        event.get("httpMethod", ""), event.get("path", "")):
+                    raise Forbidden("choose a password of your own first (POST /api/auth/password): this one was a "
+                                    "temporary password from an admin's reset", code="password_change_required")
             check_body(event)
         except BotfleetError as exc:
             return _error_reply(exc)

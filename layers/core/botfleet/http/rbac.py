@@ -3,7 +3,8 @@ middleware; handlers never check roles themselves.
 
 - public: no token needed;
 - admin: the `admin` role (401 without a valid token, 403 for a user);
-- everything else: any signed-in, unblocked user with a current token.
+- everything else: any signed-in, unblocked user with a current token (one signed in with a temporary password
+  from an admin's reset: only PASSWORD_CHANGE_ROUTES until they choose their own).
 """
 
 from __future__ import annotations
@@ -15,7 +16,17 @@ PUBLIC = frozenset({
     ("GET", "/api/config"),
 })
 ADMIN_PREFIXES = ("/api/admin/", "/api/admin")
+# All a user signed in with an admin reset's temporary password may do until they choose their own.
+PASSWORD_CHANGE_ROUTES = frozenset({
+    ("POST", "/api/auth/password"),
+    ("GET", "/api/auth/me"),
+    ("POST", "/api/auth/logout"),
+})
 ADMIN_ROUTES = frozenset({("PUT", "/api/quarantine/config")})
+
+
+def allowed_before_password_change(method: str, path: str) -> bool:
+    return (method.upper(), path) in PASSWORD_CHANGE_ROUTES
 
 
 def required_role(method: str, path: str) -> str | None:

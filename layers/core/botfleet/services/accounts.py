@@ -65,6 +65,15 @@ class AccountService:
         self.removal = removal
         self.audit = audit
 
+    def change_password(self, principal: Principal, current: str, new: str, *, source_ip: str | None = None,
+                        request_id: str | None = None) -> tuple[dict[str, Any], str]:
+        """The caller's own new password (AuthService.change_password), on the record: whether the old one was an
+        admin reset's temporary password, and that every other session ended."""
+        user, token = self.auth.change_password(principal, current, new, source_ip)
+        self.audit(principal, "user.change_password", f"user:{principal.user_id}", None,
+                   {"was_temporary": principal.must_change_password, "sessions_revoked": True}, request_id)
+        return user, token
+
     def delete_own(self, principal: Principal, password: str, *, source_ip: str | None = None,
                    request_id: str | None = None) -> dict[str, int]:
         """The caller re-enters their password (403 `wrong_password`, throttled like a login, so a stolen token

@@ -41,6 +41,9 @@ class Principal:
     email: str
     name: str
     role: str
+    # Signed in with a temporary password an admin's reset gave out: only choosing a password of one's own (and
+    # reading oneself, logging out) is allowed until then (http/rbac.py, PASSWORD_CHANGE_ROUTES).
+    must_change_password: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -105,6 +108,21 @@ class AuthService:
             self._check_password(principal.email, password, source_ip)
         except Unauthorized:
             raise Forbidden("the password is wrong", code="wrong_password") from None
+
+    def change_password(self, principal: Principal, current: str, new: str,
+                        source_ip: str | None = None) -> tuple[dict, str]:
+        """The caller's own new password, after the current one (403 `wrong_password`, counted by the login
+        throttle). Every token issued so far is revoked and every open WebSocket closed (a session elsewhere may be
+        the reason for the change); the caller gets a fresh token. Clears an admin reset's must-change flag."""
+        self.confirm_password(principal, current, source_ip)
+        check_password_strength(new, principal.email)
+        if new == current:
+            raise Unprocessable("new_password", "must differ from the current password")
+        user = self.users.update_fields(principal.user_id, {"password_hash": self.hasher.hash(new),
+                                                            "must_change_password": False}, revoke_tokens=True)
+        if self.close_connections is not None:
+            self.close_connections(principal.user_id)
+        return user, self.tokens.issue(user, self.clock.now())
 
     def _check_password(self, email: str, password: str, source_ip: str | None) -> dict:
         """The account behind `email` if `password` is its password; every attempt goes through the throttle
@@ -179,7 +197,8 @@ class AuthService:
             raise Unauthorized("the access token is revoked", code="token_revoked")
         if user.get("blocked"):
             raise Forbidden("this account is blocked", code="account_blocked")
-        return Principal(user["id"], user["email"], user["name"], user["role"])
+        return Principal(user["id"], user["email"], user["name"], user["role"],
+                         must_change_password=bool(user.get("must_change_password")))
 
     def logout(self, principal: Principal) -> None:
         """Every token of the caller stops working, then their open WebSockets are closed (revoking first, so a
