@@ -183,6 +183,9 @@ def test_no_plaintext_secret_in_responses_logs_or_table(aws, kms_key, monkeypatc
     for place, text in places.items():
         if place != "responses":  # KMS's plaintext data key opens the stored ciphertext: never logged either
             assert "Plaintext" not in text, f"a KMS plaintext data key was logged in {place}"
+            # Nor the token signing key read from Secrets Manager (the aws fixture's secret), in any place.
+            if "x" * 48 in text:
+                pytest.fail(f"the JWT signing secret was logged in {place}")
         leaked = [value[:9] + "..." for value in plaintexts() if value in text]
         if leaked:  # pytest.fail rather than assert: the assertion rewrite would print the values in full
             pytest.fail(f"plaintext secret(s) found in {place}: {leaked}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import threading
 
@@ -15,6 +16,26 @@ _CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 3,
 # A Session is not thread-safe (its clients are): clients are made one at a time.
 _SESSION_LOCK = threading.Lock()
 
+# botocore logs every request's parameters and every response body at DEBUG: KMS's plaintext data keys (which open
+# the sealed API keys in the table) and Secrets Manager's values (the token signing key) among them.
+_SECRET_FIELDS = ("Plaintext", "SecretString", "SecretBinary")
+_BODY_LOGGERS = ("botocore.parsers", "botocore.endpoint")
+
+
+class _NoSecretDumps(logging.Filter):
+    """Drops the DEBUG records that carry a secret field, whatever level logging is set to."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG or not any(field in record.getMessage() for field in _SECRET_FIELDS)
+
+
+def silence_secret_dumps() -> None:
+    """Idempotent; done with the Session, before any client exists."""
+    for name in _BODY_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, _NoSecretDumps) for existing in logger.filters):
+            logger.addFilter(_NoSecretDumps())
+
 
 @functools.cache
 def session():
@@ -23,6 +44,7 @@ def session():
     start, and on every test that resets the clients)."""
     import boto3
 
+    silence_secret_dumps()
     return boto3.session.Session()
 
 

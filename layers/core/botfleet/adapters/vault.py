@@ -15,31 +15,17 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
 from cryptography.fernet import Fernet, InvalidToken
 
+from botfleet.adapters.aws import silence_secret_dumps
 from botfleet.errors import SecretUnreadable
 
 # What KMS answers when the blob, its key or its encryption context doesn't match: tampering or a copied blob.
 _UNOPENABLE = ("InvalidCiphertextException", "IncorrectKeyException")
-
-
-class _NoDataKeyDumps(logging.Filter):
-    """botocore logs every response body at DEBUG, and KMS's carry the plaintext data key, which opens the
-    ciphertext in the table. Those records never reach a handler, whatever level logging is set to."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno > logging.DEBUG or "Plaintext" not in record.getMessage()
-
-
-def _silence_data_key_dumps() -> None:
-    parsers = logging.getLogger("botocore.parsers")
-    if not any(isinstance(existing, _NoDataKeyDumps) for existing in parsers.filters):
-        parsers.addFilter(_NoDataKeyDumps())
 
 
 class VaultError(SecretUnreadable):
@@ -67,7 +53,7 @@ class KeyVault:
             raise ValueError("a KMS key id is needed to seal API keys (KEYS_KMS_KEY_ID)")
         self.kms = kms_client
         self.key_id = key_id
-        _silence_data_key_dumps()
+        silence_secret_dumps()  # botocore's DEBUG records of KMS's answers carry the plaintext data key
 
     def seal(self, user_id: str, provider: str, secret: Mapping[str, str]) -> dict[str, str]:
         """Encrypt `secret` under a new data key; returns `{ciphertext, wrapped_key}` (both safe to store)."""
