@@ -2,12 +2,11 @@
 // own (the server answers everything else 403 password_change_required), so App renders this alone, full page.
 import { useState } from "preact/hooks";
 import { errorText } from "../api";
-import { ThemeToggle } from "../components/chrome";
 import { Card, PageHeader } from "../components/ui";
 import { useTitle } from "../hooks";
 import { changePassword, session, signOut, toast } from "../session";
 import { useStore } from "../store";
-import { Logo } from "./Auth";
+import { AuthPage } from "./Auth";
 
 function PasswordForm({ required }: { required: boolean }) {
   const [busy, setBusy] = useState(false);
@@ -63,22 +62,16 @@ export function ChoosePassword() {
   const { user } = useStore(session);
   useTitle("Choose your password");
   return (
-    <div class="auth-page">
-      <div class="auth-top">
-        <span class="brand" aria-hidden="true"><Logo /> botfleet</span>
-        <ThemeToggle />
-      </div>
-      <main class="auth-card card" id="main">
-        <h1 tabIndex={-1}>Choose your password</h1>
-        <p class="muted">
-          {user?.email} signed in with a temporary password from an administrator. Choose a password of your own to go on.
-        </p>
-        <PasswordForm required />
-        <p class="switch">
-          <button type="button" class="link" onClick={() => void signOut()}>Sign out</button>
-        </p>
-      </main>
-    </div>
+    <AuthPage>
+      <h1 tabIndex={-1}>Choose your password</h1>
+      <p class="muted">
+        {user?.email} signed in with a temporary password from an administrator. Choose a password of your own to go on.
+      </p>
+      <PasswordForm required />
+      <p class="switch">
+        <button type="button" class="link" onClick={() => void signOut()}>Sign out</button>
+      </p>
+    </AuthPage>
   );
 }
 
