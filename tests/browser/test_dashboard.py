@@ -356,7 +356,18 @@ def test_a_crash_trips_the_breaker_and_the_quarantine_countdown_runs(page, http,
 
 def test_an_admin_blocks_a_user_and_sees_it_in_the_audit_log(page, new_user):
     victim = new_user("Mallory")
+    mallorys = _bot(victim, "Mallory's bot")
+    victim.post(f"/api/bots/{mallorys['id']}/pause")
     sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    # Restarting someone's bot puts it back in the market: the admin confirms it, seeing its owner and state.
+    page.get_by_role("link", name="Admin").click()
+    page.locator("main").get_by_role("link", name="Bots", exact=True).click()  # the admin's tab, not the menu's
+    page.get_by_role("group", name="Admin actions for Mallory's bot").get_by_role("button", name="Restart").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text(victim.user["id"])  # its owner
+    expect(dialog).to_contain_text("Paused")
+    dialog.get_by_role("button", name="Cancel").click()
+    assert victim.get(f"/api/bots/{mallorys['id']}").json()["status"] == "paused"  # nothing happened
     page.get_by_role("link", name="Admin").click()
     page.locator("[data-testid=users-table]").wait_for()
     row = page.locator(f"tr[data-user-email='{victim.email}']")
@@ -391,6 +402,19 @@ def test_a_revoked_token_signs_the_page_out(page, new_user):
     expect(page.get_by_role("heading", name="Sign in to botfleet")).to_be_visible(timeout=20000)
     expect(page.get_by_role("status").filter(has_text="session ended")).to_be_visible()
     assert page.locator("nav[aria-label='Main']").count() == 0
+
+
+def test_the_csv_export_keeps_spreadsheet_formulas_in_names_from_running(page, http, new_user):
+    user = new_user("Formulas")
+    bot = _bot(user, "-2+3+cmd|' /C calc'!A0")  # a name a spreadsheet would run as a formula (DDE)
+    _fill(http, user, bot["id"])
+    sign_in(page, user.email)
+    page.go("/trades")
+    expect(page.get_by_test_id("trades-table").locator("tbody tr")).to_have_count(1)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export CSV").click()
+    header, row = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert header.endswith(",bot_name") and row.endswith(",'-2+3+cmd|' /C calc'!A0")
 
 
 def test_a_temporary_password_leads_to_choosing_ones_own_then_the_app(page, http, new_user):

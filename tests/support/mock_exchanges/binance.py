@@ -28,6 +28,8 @@ def _s(value: Decimal | None) -> str:
     return format(value or Decimal(0), "f")
 
 
+_CLIENT_ORDER_ID = re.compile(r"[a-zA-Z0-9-_]{1,36}")
+
 class MockBinance(MockExchange):
     exchange_id = "binance"
     default_balances = {"BTC": "0.5", "USDT": "100000", "ETH": "2"}
@@ -108,6 +110,9 @@ class MockBinance(MockExchange):
         params = {**request.query_params, **request.form}
         symbol, side = _SYMBOLS[params["symbol"]], params["side"].lower()
         cid = params.get("newClientOrderId") or f"auto-{self.venue.next_id()}"
+        if not _CLIENT_ORDER_ID.fullmatch(cid):  # Binance's own rule for newClientOrderId
+            return 400, {"code": -1100, "msg": "Illegal characters found in parameter 'newClientOrderId'; legal range "
+                                               "is '^[a-zA-Z0-9-_]{1,36}$'."}
         if params["type"] == "MARKET":
             quote = params.get("quoteOrderQty")
             order = self.venue.market(cid, symbol, side, amount=None if quote else Decimal(params["quantity"]),

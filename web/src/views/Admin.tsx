@@ -131,6 +131,18 @@ function Users() {
 function FleetBots() {
   const list = useAsync(() => api<Page<Bot & { owner_id?: string; owner_email?: string }>>("/api/admin/bots?limit=200"), []);
   const [busy, setBusy] = useState<string | null>(null);
+  // Restart puts a bot back in the market (a tripped or quarantined one too, breakers re-based); switching a live bot
+  // to paper leaves its exchange holdings unmanaged. Both are confirmed, on the bot as the server has it now.
+  const [confirming, setConfirming] = useState<{ bot: Bot & { owner_email?: string; owner_id?: string }; action: "restart" | "mode" } | null>(null);
+  async function review(bot: Bot, action: "restart" | "mode") {
+    try {
+      const page = await api<Page<Bot & { owner_id?: string; owner_email?: string }>>("/api/admin/bots?limit=200");
+      list.setData(page);
+      setConfirming({ bot: page.items.find((b) => b.id === bot.id) ?? bot, action });
+    } catch (e) {
+      toast("error", `Could not read ${bot.name}`, errorText(e));
+    }
+  }
   async function act(bot: Bot, action: string, body?: unknown) {
     setBusy(bot.id);
     try {
@@ -163,8 +175,8 @@ function FleetBots() {
                     <div class="row-actions" role="group" aria-label={`Admin actions for ${b.name}`}>
                       {b.status === "running" && <button type="button" class="small secondary" disabled={busy === b.id} onClick={() => act(b, "pause")}>Pause</button>}
                       {b.status === "paused" && <button type="button" class="small secondary" disabled={busy === b.id} onClick={() => act(b, "resume")}>Resume</button>}
-                      <button type="button" class="small secondary" disabled={busy === b.id} onClick={() => act(b, "restart")}>Restart</button>
-                      {b.mode === "live" && <button type="button" class="small secondary" disabled={busy === b.id} onClick={() => act(b, "mode", { mode: "paper" })}>Switch to paper</button>}
+                      <button type="button" class="small secondary" disabled={busy === b.id} onClick={() => void review(b, "restart")}>Restart</button>
+                      {b.mode === "live" && <button type="button" class="small secondary" disabled={busy === b.id} onClick={() => void review(b, "mode")}>Switch to paper</button>}
                     </div>
                   </td>
                 </tr>
@@ -172,6 +184,22 @@ function FleetBots() {
             </tbody>
           </table>
         </div>
+      )}
+      {confirming && (
+        <ConfirmDialog title={confirming.action === "restart" ? `Restart ${confirming.bot.name}?` : `Switch ${confirming.bot.name} to paper?`}
+          confirmLabel={confirming.action === "restart" ? "Restart bot" : "Switch to paper"} danger onClose={() => setConfirming(null)}
+          onConfirm={() => act(confirming.bot, confirming.action, confirming.action === "mode" ? { mode: "paper" } : undefined)}>
+          <p>
+            {confirming.bot.owner_email ?? confirming.bot.owner_id ?? "Its owner"}'s {confirming.bot.mode} bot on {confirming.bot.exchange} {confirming.bot.symbol},
+            now <strong>{humanize(confirming.bot.status)}</strong>{confirming.bot.pause_reason ? ` (${humanize(confirming.bot.pause_reason)})` : ""};
+            position {confirming.bot.position ?? "0"}, cash {confirming.bot.cash ?? "—"} {confirming.bot.quote_currency ?? ""}.
+          </p>
+          <p>
+            {confirming.action === "restart"
+              ? "It goes back into the market now: a tripped or quarantined bot trades again, its breakers start afresh, and its quarantine ends."
+              : "It stops trading with real money; what it holds on the exchange stays there, and nothing here manages it any more."}
+          </p>
+        </ConfirmDialog>
       )}
     </Card>
   );

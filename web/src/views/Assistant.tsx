@@ -4,15 +4,31 @@
 // (assistant events), e.g. from another tab.
 import { useEffect, useId, useRef, useState } from "preact/hooks";
 import { AssistantAction, AssistantMessage, api, ChatReply, errorText, Page } from "../api";
-import { Dialog } from "../components/ui";
+import { ConfirmDialog, Dialog } from "../components/ui";
 import { fullTime, humanize, money, number, when } from "../format";
 import { useLive } from "../hooks";
-import { adminUnlocked, refreshBots, toast } from "../session";
+import { adminUnlocked, refreshBots, session, toast } from "../session";
 import { Store, useStore } from "../store";
 
 const messages = new Store<AssistantMessage[]>([]);
 const tokens = new Map<string, string>();
 let loaded = false;
+
+function forget(): void {
+  messages.set([]);
+  tokens.clear();
+  loaded = false;
+}
+
+// Another account signed in to this tab (or nobody is) must never see this conversation or use its tokens.
+let conversationOf: string | null = null;
+session.subscribe(({ user }) => {
+  const id = user?.id ?? null;
+  if (id !== conversationOf) {
+    conversationOf = id;
+    forget();
+  }
+});
 
 const SUGGESTIONS = ["status", "portfolio", "emergency stop", "help"];
 
@@ -22,10 +38,12 @@ export function Assistant({ open, onClose }: { open: boolean; onClose: () => voi
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [reviewing, setReviewing] = useState<AssistantAction | null>(null);
+  const [clearing, setClearing] = useState(false);
   const input = useRef<HTMLTextAreaElement>(null);
   const log = useRef<HTMLOListElement>(null);
   const headingId = useId();
 
+  const [epoch, setEpoch] = useState(0); // bumped to read the history again (after a reconnect)
   useEffect(() => {
     if (!open) return;
     input.current?.focus();
@@ -35,7 +53,11 @@ export function Assistant({ open, onClose }: { open: boolean; onClose: () => voi
         .then((page) => messages.set(mergeHistory(page.items, messages.value)))
         .catch(() => (loaded = false));
     }
-  }, [open]);
+  }, [open, epoch]);
+  useLive("resync", () => {
+    loaded = false; // what was said while the socket was down is read again (now, or when the panel opens)
+    setEpoch((n) => n + 1);
+  });
 
   useEffect(() => {
     const box = log.current;
@@ -91,6 +113,7 @@ export function Assistant({ open, onClose }: { open: boolean; onClose: () => voi
     <aside id="assistant-panel" class="assistant" hidden={!open} aria-labelledby={headingId}>
       <div class="assistant-head">
         <h2 id={headingId}>Assistant</h2>
+        <button type="button" class="small secondary" disabled={list.length === 0} onClick={() => setClearing(true)}>Clear history</button>
         <button type="button" class="icon" aria-label="Close the assistant" onClick={onClose}>×</button>
       </div>
       <ol class="chat" ref={log} aria-label="Conversation" tabIndex={0} aria-live="polite" aria-relevant="additions">
@@ -128,6 +151,17 @@ export function Assistant({ open, onClose }: { open: boolean; onClose: () => voi
           onKeyDown={(e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); void send(text); } }} />
         <button type="submit" class="primary" disabled={busy || !text.trim()}>Send</button>
       </form>
+      {clearing && (
+        <ConfirmDialog title="Clear the conversation?" confirmLabel="Clear history" danger onClose={() => setClearing(false)}
+          onConfirm={async () => {
+            await api("/api/ai/chat/history", { method: "DELETE" });
+            forget();
+            loaded = true; // nothing left to read
+            toast("info", "Conversation cleared", "The assistant no longer remembers anything about you; pending proposals were cancelled.");
+          }}>
+          <p>The conversation and everything the assistant remembers about you are erased, and pending proposals are cancelled.</p>
+        </ConfirmDialog>
+      )}
       {reviewing && <ActionDialog action={reviewing} onClose={() => setReviewing(null)} onSettled={(status) => settle(reviewing, status)} />}
     </aside>
   );

@@ -49,9 +49,7 @@ export function BotDetail({ id }: { id: string }) {
     if (run.bot_id === id) runs.setData((old) => mergeRun(old, run));
   });
   useLive("resync", () => {
-    void trades.reload();
-    void events.reload();
-    void qstatus.reload();
+    for (const read of [fetched, trades, events, portfolio, qhistory, qstatus, runs]) void read.reload();
   });
   // Keep the countdown honest: re-read the remaining time while quarantined.
   useEffect(() => {

@@ -26,6 +26,7 @@ export function Overview() {
     timer.current = window.setTimeout(() => void portfolio.reload(), 1500);
   });
   useLive("bot_status", () => void portfolio.reload());
+  useLive("resync", () => void portfolio.reload());
 
   const counts = Object.fromEntries(STATUSES.map((s) => [s, items.filter((b) => b.status === s).length]));
   const alerts = items.filter((b) => b.status === "quarantined" || isTrip(b));

@@ -21,6 +21,10 @@ export function Portfolio() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   useLive("trade", () => void data.reload());
+  useLive("resync", () => {
+    void data.reload();
+    void injections.reload();
+  });
   const target = items.find((b) => b.id === botId) ?? items[0];
 
   async function submit(event: Event) {

@@ -17,6 +17,10 @@ export function Quarantine() {
     void status.reload();
   });
   useLive("bot_status", () => void status.reload());
+  useLive("resync", () => {
+    void status.reload();
+    void history.reload();
+  });
   useEffect(() => {
     const timer = setInterval(() => void status.reload(), 15_000);
     return () => clearInterval(timer);

@@ -48,7 +48,10 @@ export function Trades({ query }: { query: URLSearchParams }) {
     if (matches(trade, filters)) list.setData((old) => old && !old.items.some((t) => t.id === trade.id) ? { ...old, items: [trade, ...old.items] } : old!);
     void summary.reload();
   });
-  useLive("resync", () => void list.reload());
+  useLive("resync", () => {
+    void list.reload();
+    void summary.reload();
+  });
 
   const trades = useMemo(() => [...(list.data?.items ?? []), ...(extra?.items ?? [])], [list.data, extra]);
   const cursor = extra ? extra.cursor : list.data?.next_cursor ?? null;
@@ -199,9 +202,10 @@ const CSV_FIELDS: (keyof Trade)[] = ["ts", "id", "bot_id", "exchange", "symbol",
 export function tradesCsv(trades: Trade[]): string {
   const cell = (value: unknown) => {
     const text = value === null || value === undefined ? "" : String(value);
-    // Quote what needs it, and keep spreadsheet formulas from running (=, +, -, @ at the start).
-    const safe = /^[=+\-@]/.test(text) && !/^-?\d/.test(text) ? `'${text}` : text;
-    return /[",\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+    // Keep spreadsheet formulas from running: a cell starting with =, +, -, @, tab or carriage return is one unless
+    // the whole cell is a number (a negative P&L stays a number; "-2+3+cmd|..." does not).
+    const safe = /^[=+\-@\t\r]/.test(text) && !/^-?\d+(\.\d+)?$/.test(text) ? `'${text}` : text;
+    return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
   };
   const rows = trades.map((t) => [...CSV_FIELDS.map((f) => cell(t[f])), cell(botName(t.bot_id))].join(","));
   return [[...CSV_FIELDS, "bot_name"].join(","), ...rows].join("\n") + "\n";

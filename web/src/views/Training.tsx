@@ -137,6 +137,7 @@ export function Training({ query }: { query: URLSearchParams }) {
   const [candles, setCandles] = useState("");
   const runs = useAsync(() => api<Page<TrainingRun>>("/api/training/history?limit=50"), []);
   useLive("training", (run: TrainingRun) => runs.setData((old) => mergeRun(old, run)));
+  useLive("resync", () => void runs.reload()); // a run that moved on while the socket was down
   const bot = items.find((b) => b.id === botId) ?? items[0];
   const { budget: b, candles: c } = TRAINING_LIMITS;
   return (

@@ -152,6 +152,16 @@ def understand(message: str) -> Intent:
     return Intent("unknown")
 
 
+_ASKS_TO_REMEMBER = re.compile(r"\b(?:remember|note(?:\s+that)?|keep in mind|don'?t forget|memori[sz]e)\b",
+                               re.IGNORECASE)
+
+
+def asks_to_remember(message: str) -> bool:
+    """Whether the user's own message asks to remember something: the only time a fact may be stored (the model's
+    remember tool included), since every stored fact goes with every later message."""
+    return bool(_ASKS_TO_REMEMBER.search(message))
+
+
 #: The model's standing orders. Nothing a user controls is ever added here: messages, remembered facts, bot
 #: names and tool results travel as conversation items and function outputs, which the model is told are data.
 INSTRUCTIONS = (

@@ -149,11 +149,17 @@ class Confirmations:
         """The server's own code for each action type; nothing here comes from a model."""
         kind, target = proposal["type"], proposal["target"]
         if kind in ("pause_bot", "resume_bot"):
+            shown = target.get("status")
+            now = self.bot_service.get(principal, target["bot_id"])
+            if shown is not None and now.status != shown:
+                raise Conflict(f"{now.name} is {now.status} now, not {shown} as when this was proposed; ask again",
+                               code="action_stale")
             bot = self.bot_service.lifecycle(principal, target["bot_id"], kind.removesuffix("_bot"))
             return {"bot": {"id": bot.id, "name": bot.name, "status": bot.status}}
         if kind == "emergency_stop":
             return self._stop(self.bots.all_of_owner(principal.user_id),
-                              lambda bot, action: self.bot_service.lifecycle(principal, bot.id, action))
+                              lambda bot, action: self.bot_service.lifecycle(principal, bot.id, action),
+                              shown=target.get("bots"))
         if kind == "fleet_emergency_stop":
             return self._stop(self.bots.whole_fleet(),
                               lambda bot, action: self.admin.bot_action(principal, bot.id, action, {}, request_id))
@@ -165,13 +171,17 @@ class Confirmations:
         raise NotFound(f"unknown action type {kind}")
 
     @staticmethod
-    def _stop(bots: list[Any], act) -> dict[str, Any]:
+    def _stop(bots: list[Any], act, shown: dict[str, str] | None = None) -> dict[str, Any]:
         """Pause every running bot and stop every quarantined one (its quarantine would redeploy it); one bot
-        that cannot be changed is reported and the rest still stop."""
-        paused, stopped, failed = [], [], []
+        that cannot be changed is reported and the rest still stop. With `shown` (bot id → the status the preview
+        showed) only those bots, and each only if it is still in that status: the rest are `skipped`."""
+        paused, stopped, failed, skipped = [], [], [], []
         for bot in bots:
             action = {"running": "pause", "quarantined": "stop"}.get(bot.status)
-            if action is None:
+            if shown is not None and bot.id in shown and shown[bot.id] != bot.status:
+                skipped.append({"id": bot.id, "name": bot.name, "status": bot.status, "was": shown[bot.id]})
+                continue
+            if action is None or (shown is not None and bot.id not in shown):
                 continue
             try:
                 act(bot, action)
@@ -179,7 +189,8 @@ class Confirmations:
                 failed.append({"id": bot.id, "name": bot.name, "error": exc.message})
                 continue
             (paused if action == "pause" else stopped).append({"id": bot.id, "name": bot.name})
-        return {"paused": paused, "stopped": stopped, "failed": failed}
+        return {"paused": paused, "stopped": stopped, "failed": failed} | ({"skipped": skipped} if shown is not None
+                                                                            else {})
 
     def _say(self, principal: Principal, text: str, proposal: dict[str, Any], status: str) -> None:
         """An action's outcome joins the conversation (and so reaches the dashboard live)."""
@@ -223,7 +234,9 @@ def _outcome(proposal: dict[str, Any], result: dict[str, Any]) -> str:
         return f"{result['bot']['name']} is {result['bot']['status']}."
     if "paused" in result:
         failed = f", {len(result['failed'])} could not be changed" if result["failed"] else ""
-        return f"paused {len(result['paused'])} and stopped {len(result['stopped'])} bot(s){failed}."
+        skipped = (f", {len(result['skipped'])} changed since the preview and were left as they are"
+                   if result.get("skipped") else "")
+        return f"paused {len(result['paused'])} and stopped {len(result['stopped'])} bot(s){failed}{skipped}."
     if "unlocked_until" in result:
         return f"the admin tools are unlocked until {result['unlocked_until']}."
     return proposal["description"]

@@ -27,6 +27,7 @@ from botfleet.domain.orders import (
     OrderRequest,
     OrderStatus,
     RestingOrder,
+    live_client_order_id,
 )
 from botfleet.domain.paper import Fill
 from botfleet.domain.trading import run_tick
@@ -137,7 +138,7 @@ class LiveVenue:
     # --- one order ------------------------------------------------------------------------------------
     def _send(self, tick: Tick, side: str, amount: Decimal) -> None:
         rules, book = tick.rules, self.book
-        client_order_id = f"{tick.bot.id}-{tick.tick_id}-{side}"[-64:]
+        client_order_id = live_client_order_id(tick.bot.id, tick.tick_id, side)
         try:
             paper.check_rules(rules, amount, book.mid)  # the exchange's own rules, before a request
         except paper.OrderRejected as rejected:
