@@ -95,3 +95,51 @@ def test_a_rejected_key_pauses_the_live_bot(api, binance):
     assert (paused["status"], paused["pause_reason"], paused["pause_count"]) == ("paused", "exchange_auth", 0)
     assert "not-the-secret" not in json.dumps(api.call("bots", "GET", f"/api/bots/{bot['id']}/events",
                                                        token=token)[1])
+
+
+def _live_bot(api, binance):
+    token, _ = api.register()
+    credentials = {k: v for k, v in binance.credentials.items() if k in ("api_key", "api_secret")}
+    api.call("keys", "PUT", "/api/keys/binance", credentials, token=token)
+    return token, api.call("bots", "POST", "/api/bots", BOT, token=token)[1]
+
+
+def test_a_fill_whose_tick_write_loses_to_the_owners_edit_is_booked_by_the_next_tick(api, binance):
+    """The order is journalled on the bot before it is sent; the owner renames the bot while the exchange fills it,
+    so the tick's own write finds another version and writes nothing. The next tick reconciles the journalled
+    order: the fill is booked once, and nothing is bought twice (it used to be forgotten, and bought again)."""
+    token, bot = _live_bot(api, binance)
+    market = binance.venue.market
+
+    def fill_then_the_owner_edits(*args, **kwargs):
+        order = market(*args, **kwargs)
+        assert api.call("bots", "PATCH", f"/api/bots/{bot['id']}", {"name": "renamed meanwhile"}, token=token)[0] == 200
+        return order
+
+    binance.venue.market = fill_then_the_owner_edits
+    _move(5)  # the strategy wants to be long
+    assert _tick(bot["id"], 0)["fills"] == 0  # filled on the exchange; the tick's write lost to the rename
+    binance.venue.market = market
+    journalled = api.call("bots", "GET", f"/api/bots/{bot['id']}", token=token)[1]
+    assert journalled["name"] == "renamed meanwhile" and len(journalled["open_orders"]) == 1
+    assert _tick(bot["id"], 1)["fills"] == 1
+    (sent,) = binance.venue.orders.values()
+    (trade,) = api.call("bots", "GET", f"/api/bots/{bot['id']}/trades", token=token)[1]["items"]
+    assert trade["client_order_id"] == sent.client_order_id and D(trade["amount"]) == sent.filled
+    booked = api.call("bots", "GET", f"/api/bots/{bot['id']}", token=token)[1]
+    assert booked["open_orders"] == [] and D(booked["position"]) > 0 and D(booked["cash_reserved"]) == 0
+    _tick(bot["id"], 2)
+    assert len(binance.venue.orders) == 1  # long already: no second buy
+
+
+def test_an_order_the_exchange_took_before_answering_429_is_kept_and_booked(api, binance):
+    token, bot = _live_bot(api, binance)
+    binance.fail("rate_limit_after", method="POST", path="/api/v3/order")
+    _move(5)
+    assert _tick(bot["id"], 0)["fills"] == 0
+    kept = api.call("bots", "GET", f"/api/bots/{bot['id']}", token=token)[1]
+    assert len(kept["open_orders"]) == 1
+    assert _tick(bot["id"], 1)["fills"] == 1
+    assert len(binance.venue.orders) == 1
+    (trade,) = api.call("bots", "GET", f"/api/bots/{bot['id']}/trades", token=token)[1]["items"]
+    assert trade["client_order_id"] == next(iter(binance.venue.orders.values())).client_order_id

@@ -171,7 +171,10 @@ def live_trader():
                                        timeout_s=settings().exchange_timeout_s)  # well inside the engine's limit
         return clients[key]
 
-    return LiveTrader(client_for)
+    def journal(bot, intent, tick_id):  # an order's write-ahead (services/live.py): the bot with it, version-checked
+        return bot.version + 1 if bots().record_tick(bot, intent, [], [], tick_id) else None
+
+    return LiveTrader(client_for, journal)
 
 
 @_component

@@ -43,7 +43,7 @@ class Request:
 
 @dataclass
 class Fault:
-    kind: str  # rate_limit | server_error | hang | hang_after
+    kind: str  # rate_limit | server_error | hang | hang_after | rate_limit_after
     method: str | None
     path: str | None  # a substring of the path
     times: int
@@ -192,6 +192,8 @@ class MockExchange:
             if fault and fault.kind == "hang_after":  # the exchange did the work, the reply never arrives
                 self._stop.wait(fault.seconds)
                 return 0, None
+            if fault and fault.kind == "rate_limit_after":  # the exchange did the work, then answers 429
+                return self.rate_limited()
             return reply
         return 404, {"error": f"no route {request.method} {request.path}"}
 

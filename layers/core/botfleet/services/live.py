@@ -2,16 +2,20 @@
 stored keys through the live venue.
 
 Order state is never lost between "sent" and "known": every order's client order id is derived from
-(bot, tick, intent) and recorded on the bot before the outcome is known when the exchange doesn't answer.
-The next tick reconciles it with `fetch_order(client_order_id)`: found → its fills are booked; never seen →
-dropped (safe: the exchange has nothing under that id), and the strategy decides afresh. Exchange failures
-become bot events; a rejected key pauses the bot (it needs its owner), other failures retry next tick.
+(bot, tick, side), and the order is written on the bot *before* it is sent (the journal: a version-checked write,
+funds reserved). Whatever happens next (the exchange times out, the function dies, the tick's own write loses to
+the owner's edit), the bot carries the order, and the next tick reconciles it with
+`fetch_order(client_order_id)`: found → its fills are booked; never seen → dropped (safe: the exchange has nothing
+under that id), and the strategy decides afresh. Once an order has been sent, any failure but a rejection or a
+refused key is an unknown outcome, kept for reconciliation. Exchange failures become bot events; a rejected key
+pauses the bot (it needs its owner), other failures retry next tick.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +27,6 @@ from botfleet.domain.orders import (
     ExchangeAuthError,
     ExchangeError,
     ExchangeOrderRejected,
-    ExchangeUnavailable,
     OrderRequest,
     OrderStatus,
     RestingOrder,
@@ -37,14 +40,20 @@ log = logging.getLogger(__name__)
 FINISHED = ("closed", "canceled", "rejected")
 
 
+# journal(bot as read, the bot with its order added, tick) → the version it now has, or None when the bot changed
+# since it was read (nothing is then sent): the write-ahead of an order (BotRepository.record_tick, no trades).
+Journal = Callable[[Bot, Bot, str], int | None]
+
+
 class LiveTrader:
-    def __init__(self, client_for: Callable[[Bot], Any]):
+    def __init__(self, client_for: Callable[[Bot], Any], journal: Journal | None = None):
         """`client_for(bot)` returns an ExchangeClient holding the owner's keys (raises ExchangeAuthError when
-        the owner has none stored)."""
+        the owner has none stored). Without a `journal` (unit tests of the flow alone) orders are sent unjournalled."""
         self.client_for = client_for
+        self.journal = journal
 
     def step(self, bot: Bot, closes: Sequence[float], tick_id: str) -> StepResult:
-        result = run_tick(bot, closes, tick_id, LiveVenue(self.client_for))
+        result = run_tick(bot, closes, tick_id, LiveVenue(self.client_for, self.journal))
         for event in result.events:
             if event["kind"] in ("risk_pause", LiveVenue.pause_event):
                 log.warning("live bot paused", extra={"bot_id": bot.id, "reason": event["reason"],
@@ -69,8 +78,9 @@ class LiveVenue:
     cancels_on_pause = False  # an order in flight stays recorded, to be reconciled when the bot is resumed
     pause_event = "live_pause"
 
-    def __init__(self, client_for: Callable[[Bot], Any]):
+    def __init__(self, client_for: Callable[[Bot], Any], journal: Journal | None = None):
         self.client_for = client_for
+        self.journal = journal
         self.client: Any = None
         self.book = None
         self.halt: Halt | None = None
@@ -121,13 +131,19 @@ class LiveVenue:
         self._send(tick, "sell", amount)
 
     def cancel_all(self, tick: Tick, reason: str) -> None:
+        kept = []
         for order in tick.orders:
             try:
                 self._book(tick, order, self.client.cancel_order(tick.bot.symbol, order.client_order_id))
             except ExchangeError as exc:
-                tick.event(exc.kind, f"cancel {order.client_order_id}: {exc.message}")
+                # The order may have filled meanwhile (a cancel of a filled order is "unknown order"): kept, so the
+                # next tick (or the resume) fetches it and books what it did, instead of forgetting a fill.
+                tick.event(exc.kind, f"cancel {order.client_order_id}: {exc.message}; it will be reconciled",
+                           client_order_id=order.client_order_id)
+                kept.append(order)
+                continue
             tick.release(order)
-        tick.orders = []
+        tick.orders = kept
 
     def problems(self, tick: Tick) -> list[str]:
         return []  # the exchange's fills are its own: only the books' reconciliation judges them
@@ -154,23 +170,34 @@ class LiveVenue:
         else:
             order.reserved = amount
             tick.ledger = tick.ledger.reserve(rules.base, amount)
+        if self.journal is not None:
+            # Written before it is sent: from here on the bot carries the order, whatever becomes of this tick.
+            intent = replace(tick.bot, ledger=tick.ledger, orders=(*tick.orders, order))
+            version = self.journal(tick.bot, intent, tick.tick_id)
+            if version is None:  # the owner (or another run) changed the bot meanwhile: send nothing
+                tick.release(order)
+                tick.event("bot_changed", "the bot changed while the tick ran; no order was sent, the next tick "
+                           "decides again")
+                self.halt = Halt()
+                return
+            tick.bot = replace(tick.bot, version=version)  # the tick's own write is checked against this one
         try:
             status = self.client.create_order(OrderRequest(client_order_id, tick.bot.symbol, side, "market", amount))
-        except ExchangeUnavailable as exc:
-            # The outcome is unknown: keep the order, the next tick reconciles it by its client order id.
-            tick.orders.append(order)
-            tick.event(exc.kind, f"{exc.message}; order {client_order_id} will be reconciled next tick",
-                       client_order_id=client_order_id)
-            return
         except ExchangeOrderRejected as exc:
             tick.release(order)
             tick.event("order_rejected", exc.message, rule=exc.rule, client_order_id=client_order_id)
             return
-        except ExchangeError as exc:
+        except ExchangeAuthError as exc:  # refused before anything was placed
             tick.release(order)
             tick.event(exc.kind, exc.message, client_order_id=client_order_id)
-            if isinstance(exc, ExchangeAuthError):
-                self.halt = _refused_key(exc)
+            self.halt = _refused_key(exc)
+            return
+        except ExchangeError as exc:
+            # Unavailable, rate limited, a read-back after the create that failed: the exchange may have the order.
+            # Kept, the next tick reconciles it by its client order id (never seen: dropped).
+            tick.orders.append(order)
+            tick.event(exc.kind, f"{exc.message}; order {client_order_id} will be reconciled next tick",
+                       client_order_id=client_order_id)
             return
         self._book(tick, order, status)
         if status.status in FINISHED:

@@ -320,10 +320,13 @@ class DynamoBotRepository:
         still the version the tick read and the tick is newer than its last one.
 
         Returns False when this tick was already applied (a retry, a duplicate delivery) or the bot changed
-        meanwhile (a pause from the API): nothing is written, the next tick starts from the new state."""
-        saved = replace(after, version=before.version + 1)
+        meanwhile (a pause from the API): nothing is written, the next tick starts from the new state.
+
+        The version checked is `after`'s: the one the tick last saw, which is `before`'s unless the tick wrote the
+        bot itself meanwhile (live: an order journalled before it was sent, services/live.py)."""
+        saved = replace(after, version=after.version + 1)
         condition = "version = :read AND (attribute_not_exists(last_tick) OR last_tick < :tick)"
-        condition_values = {":read": before.version, ":tick": tick_id}
+        condition_values = {":read": after.version, ":tick": tick_id}
         if not trades and not events:
             # Only the bot's own state moved (a new day's start, a new drawdown peak, an order that rested): one
             # conditional write, at half a transaction's write units.
@@ -354,8 +357,10 @@ class DynamoBotRepository:
                                               "ExpressionAttributeValues": {":entity": "counters", ":n": errors}}})
         try:
             self.table.transact(operations)
-        except ConditionFailed:
-            return False
+        except ConditionFailed as failed:
+            if "ConditionalCheckFailed" in failed.reasons:
+                return False
+            raise  # a conflict with another transaction or a throttle, retried until now: not "already done"
         return True
 
     def count_tick(self) -> None:

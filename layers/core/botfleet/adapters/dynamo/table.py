@@ -7,6 +7,7 @@ import base64
 import itertools
 import json
 import math
+import random
 import time
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
@@ -96,6 +97,10 @@ def encode_cursor(key: dict[str, Any] | None) -> str | None:
         return None
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
 
+
+# A transaction cancelled for these reasons wrote nothing and may succeed if sent again (DynamoDB's advice).
+_TRANSIENT = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+TRANSACT_ATTEMPTS = 4
 
 # Reads of one filtered listing request (each evaluates up to max(limit, 25) items): up to 2,000 items of history
 # at the largest limit, a few hundred milliseconds of DynamoDB; the client follows the cursor for more.
@@ -239,15 +244,26 @@ class Table:
         return items
 
     def transact(self, operations: Iterable[dict[str, Any]]) -> None:
-        """Write all or nothing. Operations are `{"Put": {...}}` etc. with plain Python values."""
+        """Write all or nothing. Operations are `{"Put": {...}}` etc. with plain Python values.
+
+        A transaction cancelled only because another one touched the same item at that instant, or a throttle
+        (nothing was written), is tried again, up to TRANSACT_ATTEMPTS times with jittered backoff; what is
+        still refused raises ConditionFailed with each item's reason, so a caller can tell a failed condition
+        ("ConditionalCheckFailed": already done, or changed) from contention that outlasted the retries."""
         prepared = [self._prepare(op) for op in operations]
-        try:
-            self.client.transact_write_items(TransactItems=prepared)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+        for attempt in range(TRANSACT_ATTEMPTS):
+            try:
+                self.client.transact_write_items(TransactItems=prepared)
+                return
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
                 reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
-                raise ConditionFailed(reasons) from exc
-            raise
+                transient = not {"ConditionalCheckFailed", "ValidationError"} & set(reasons) and bool(
+                    _TRANSIENT & set(reasons))
+                if not transient or attempt + 1 == TRANSACT_ATTEMPTS:
+                    raise ConditionFailed(reasons) from exc
+                time.sleep(random.uniform(0, 0.025 * 2 ** attempt))
 
     def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Item]:
         """Items by key (eventually consistent), 100 keys a BatchGetItem. Keys with no item are absent from the
