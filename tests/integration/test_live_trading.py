@@ -143,3 +143,25 @@ def test_an_order_the_exchange_took_before_answering_429_is_kept_and_booked(api,
     assert len(binance.venue.orders) == 1
     (trade,) = api.call("bots", "GET", f"/api/bots/{bot['id']}/trades", token=token)[1]["items"]
     assert trade["client_order_id"] == next(iter(binance.venue.orders.values())).client_order_id
+
+
+def test_an_all_in_live_buy_never_spends_more_than_the_free_cash_when_the_ask_moves(api, binance):
+    """The book moves up between our read and the exchange's match. Sized in base from our read, the buy cost more
+    than the bot had (negative free cash: a sanity pause); sized in quote, the exchange spends at most what is
+    free less its fee."""
+    token, bot = _live_bot(api, binance)
+    market = binance.venue.market
+
+    def the_ask_moves_up_first(*args, **kwargs):
+        state = binance.venue.state("BTC/USDT")
+        state.price = state.price * D("1.02")
+        return market(*args, **kwargs)
+
+    binance.venue.market = the_ask_moves_up_first
+    _move(5)
+    assert _tick(bot["id"], 0)["fills"] == 1
+    binance.venue.market = market
+    after = api.call("bots", "GET", f"/api/bots/{bot['id']}", token=token)[1]
+    assert after["status"] == "running" and D(after["cash"]) >= 0 and D(after["position"]) > 0
+    (sent,) = binance.venue.orders.values()
+    assert sent.cost + (sent.fee if sent.fee_currency == "USDT" else 0) <= D(BOT["capital"])

@@ -155,3 +155,32 @@ def test_the_books_count_fills_and_give_the_trade_totals():
     ])
     assert rows == [{"exchange": "binance", "quote_currency": "USDT", "trades": 3, "volume": D(430),
                      "fees": D("0.42"), "realized_pnl": realized}]
+
+
+def test_withdrawing_everything_leaves_the_growth_as_it_was_and_a_redeposit_carries_on_from_it():
+    from botfleet.domain.risk import RiskLimits
+
+    ledger = Ledger.open("BTC", "ZAR", D(1000)).rebased(D(100))
+    ledger = _buy(ledger, D(1), D(100), D(0), "quote")
+    ledger = _sell(ledger, D(1), D(110), D(0), "quote")  # +10 %: growth 1.1
+    grown = ledger.growth(D(110))
+    emptied = ledger.flow(-ledger.quote_free, D(110))
+    assert emptied.equity(D(110)) == 0 and emptied.growth(D(110)) == grown  # not a 100 % loss
+    assert RiskLimits().breach(emptied.marked(D(110), "2026-01-01"), D(110)) is None
+    refilled = emptied.flow(D(500), D(110))
+    assert refilled.growth(D(110)) == grown and refilled.growth(D(121)) == grown  # flat: cash only
+    assert refilled.twr_index > 0 and refilled.drawdown_pct(D(110)) <= 0
+
+
+def test_a_new_days_first_tick_measures_todays_loss_from_its_own_start():
+    """Yesterday lost 8.5 % (under the 10 % limit); at midnight the loss since yesterday's start is 10.1 %: the
+    daily-loss breaker must not trip on a day that has lost nothing yet."""
+    from botfleet.domain.risk import RiskLimits
+
+    ledger = Ledger.open("BTC", "ZAR", D(1000))
+    ledger = _buy(ledger, D(1), D(100), D(0), "quote").rebased(D(100))  # all in at 100: growth follows the price
+    ledger = ledger.marked(D(100), "2026-01-01")
+    late = ledger.marked(D("91.5"), "2026-01-01")
+    assert RiskLimits().breach(late, D("91.5")) is None  # 8.5 % down today
+    assert RiskLimits().breach(late, D("89.9")) == "daily_loss"  # the same day: 10.1 % down
+    assert RiskLimits().breach(late.day_rolled(D("89.9"), "2026-01-02"), D("89.9")) is None  # a new day: 0 %

@@ -87,9 +87,12 @@ class Ledger:
             raise ValueError(f"cannot withdraw {-amount} {self.quote}: only {self.quote_free} is free")
         growth = self.growth(mark)
         equity_after = self.equity(mark) + amount
+        # Emptied by a withdrawal, the bot has no equity to measure growth on: the growth so far stands (a zero
+        # base says so, see growth()) until money comes back, instead of reading as a 100 % loss that trips the
+        # drawdown breaker and, chained into the index, zeroes every later return.
         return replace(
             self, quote_free=self.quote_free + amount, contributed=self.contributed + amount,
-            twr_index=growth, twr_base=equity_after if equity_after > 0 else ONE,
+            twr_index=growth, twr_base=equity_after if equity_after > 0 else ZERO,
         )
 
     # --- reservations (open orders) --------------------------------------------------------------
@@ -164,6 +167,11 @@ class Ledger:
         return replace(self, base_free=self.base_free - amount)
 
     # --- marking to market -------------------------------------------------------------------------
+    def day_rolled(self, mark: Decimal, day: str) -> Ledger:
+        """On a new UTC day, today's loss starts from this mark: done before the breakers look, so the first tick
+        of a day does not measure yesterday's loss against yesterday's start and trip the daily-loss breaker."""
+        return self if day == self.day else replace(self, day=day, day_start_growth=self.growth(mark))
+
     def marked(self, mark: Decimal, day: str) -> Ledger:
         """Record the tick's mark: new peaks and a new day's starting point (UTC date string)."""
         growth = self.growth(mark)

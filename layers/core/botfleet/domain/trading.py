@@ -59,6 +59,7 @@ def run_tick(bot: Bot, closes: Sequence[float], tick_id: str, venue: Venue, targ
         return _halted(tick, venue)
     if venue.rebases_breakers and tick.ledger.rebase_pending:
         tick.ledger = tick.ledger.rebased(mark)  # a new, resumed or redeployed bot: the breakers start here
+    tick.ledger = tick.ledger.day_rolled(mark, tick_id[:10])
     venue.work_orders(tick)
 
     limits = bot.risk

@@ -122,10 +122,13 @@ class LiveVenue:
 
     def trade(self, tick: Tick, side: str) -> None:
         if side == "buy":
+            # Sized in quote: the exchange spends at most the free cash less its fee, whatever the book does
+            # between our read and its match (sized in base from our read, a tick up made it cost more than the
+            # bot had: negative free cash, and a sanity pause). `amount` is what the book we read says it buys.
             amount = paper.buy_amount_for_budget(tick.ledger.quote_free, self.book, tick.exchange, tick.rules)
+            self._send(tick, side, amount, quote_amount=tick.ledger.quote_free / (1 + tick.exchange.taker_fee))
         else:
-            amount = quantize_down(tick.ledger.base_free, tick.rules.amount_step)
-        self._send(tick, side, amount)
+            self._send(tick, side, quantize_down(tick.ledger.base_free, tick.rules.amount_step))
 
     def stop_out(self, tick: Tick, amount: Decimal) -> None:
         self._send(tick, "sell", amount)
@@ -152,7 +155,7 @@ class LiveVenue:
         return f"circuit breaker {breach} on live trading; position closed"
 
     # --- one order ------------------------------------------------------------------------------------
-    def _send(self, tick: Tick, side: str, amount: Decimal) -> None:
+    def _send(self, tick: Tick, side: str, amount: Decimal, quote_amount: Decimal | None = None) -> None:
         rules, book = tick.rules, self.book
         client_order_id = live_client_order_id(tick.bot.id, tick.tick_id, side)
         try:
@@ -182,7 +185,8 @@ class LiveVenue:
                 return
             tick.bot = replace(tick.bot, version=version)  # the tick's own write is checked against this one
         try:
-            status = self.client.create_order(OrderRequest(client_order_id, tick.bot.symbol, side, "market", amount))
+            status = self.client.create_order(OrderRequest(client_order_id, tick.bot.symbol, side, "market", amount,
+                                                           quote_amount=quote_amount))
         except ExchangeOrderRejected as exc:
             tick.release(order)
             tick.event("order_rejected", exc.message, rule=exc.rule, client_order_id=client_order_id)
