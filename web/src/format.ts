@@ -36,6 +36,28 @@ export function money(amount: string | number | null | undefined, currency: stri
   return format.format(value) + ((format as any).suffix ?? "");
 }
 
+/** A price as precise as the market quotes it: USDT/ZAR at 18.237 is R 18.237, not R 18.24 (the currency's own
+ * minor units are the least shown; the decimal string's own digits, up to 8, the most). */
+export function price(amount: string | null | undefined, currency: string | undefined): string {
+  if (amount === null || amount === undefined || amount === "") return "—";
+  const digits = Math.min(CRYPTO_DIGITS, (String(amount).split(".")[1] ?? "").replace(/0+$/, "").length);
+  const value = Number(amount);
+  if (!currency || !Number.isFinite(value) || digits <= 2) return money(amount, currency);
+  const key = `${currency}|price|${digits}`;
+  let format = moneyFormats.get(key);
+  if (!format) {
+    try {
+      format = new Intl.NumberFormat(undefined, { style: "currency", currency, currencyDisplay: "narrowSymbol",
+        maximumFractionDigits: digits });
+    } catch {
+      format = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: digits });
+      (format as any).suffix = ` ${currency}`;
+    }
+    moneyFormats.set(key, format);
+  }
+  return format.format(value) + ((format as any).suffix ?? "");
+}
+
 /** A signed amount: +R 12.50 / −R 3.10, for P&L. */
 export function signedMoney(amount: string | number | null | undefined, currency: string | undefined): string {
   const value = Number(amount);

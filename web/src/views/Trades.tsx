@@ -3,7 +3,7 @@
 import { useMemo, useState } from "preact/hooks";
 import { api, Page, Trade } from "../api";
 import { Card, Empty, ErrorNote, Loading, PageHeader } from "../components/ui";
-import { baseCurrency, fullTime, money, number, pnlClass, quoteCurrency, signedMoney, when } from "../format";
+import { baseCurrency, fullTime, money, number, pnlClass, price, quoteCurrency, signedMoney, when } from "../format";
 import { useAsync, useLive, useTitle } from "../hooks";
 import { href, navigate } from "../router";
 import { botName, bots, config } from "../session";
@@ -185,7 +185,7 @@ export function TradeTable({ trades, showBot = true, empty }: { trades: Trade[];
               <td data-label="Side"><span class={`side ${t.side}`}>{t.side === "buy" ? "Buy" : "Sell"}</span></td>
               <td data-label="Market"><span>{t.symbol} <span class="muted small">{t.exchange}{t.mode === "live" ? " · live" : ""}</span></span></td>
               <td class="num" data-label="Amount">{number(t.amount)} {baseCurrency(t.symbol)}</td>
-              <td class="num" data-label="Price">{money(t.price, quoteCurrency(t.symbol))}</td>
+              <td class="num" data-label="Price">{price(t.price, quoteCurrency(t.symbol))}</td>
               <td class="num" data-label="Cost">{money(t.cost, quoteCurrency(t.symbol))}</td>
               <td class="num" data-label="Fee">{number(t.fee)} {t.fee_currency}</td>
               <td class={`num ${pnlClass(t.realized_pnl)}`} data-label="P&L">{t.side === "sell" ? signedMoney(t.realized_pnl, quoteCurrency(t.symbol)) : "—"}</td>
