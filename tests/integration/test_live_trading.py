@@ -165,3 +165,33 @@ def test_an_all_in_live_buy_never_spends_more_than_the_free_cash_when_the_ask_mo
     assert after["status"] == "running" and D(after["cash"]) >= 0 and D(after["position"]) > 0
     (sent,) = binance.venue.orders.values()
     assert sent.cost + (sent.fee if sent.fee_currency == "USDT" else 0) <= D(BOT["capital"])
+
+
+def test_a_reconciled_fill_journalled_with_the_next_order_stays_in_the_history(api, binance):
+    """Tick 1 books the buy that tick 0 could not confirm, then sells; the sell's journal write carries the buy's
+    trade with the books that hold it, so when the tick's own write then loses to the owner's edit, the history
+    still has every fill the books have."""
+    token, bot = _live_bot(api, binance)
+    binance.fail("hang_after", method="POST", path="/api/v3/order", seconds=3)
+    _move(5)
+    _tick(bot["id"], 0)  # the buy's outcome is unknown: kept
+    market = binance.venue.market
+
+    def sell_then_the_owner_edits(*args, **kwargs):
+        order = market(*args, **kwargs)
+        api.call("bots", "PATCH", f"/api/bots/{bot['id']}", {"name": "renamed meanwhile"}, token=token)
+        return order
+
+    binance.venue.market = sell_then_the_owner_edits
+    _move(-8)  # the strategy wants out
+    _tick(bot["id"], 1)
+    binance.venue.market = market
+    mid = api.call("bots", "GET", f"/api/bots/{bot['id']}", token=token)[1]
+    trades = api.call("bots", "GET", f"/api/bots/{bot['id']}/trades", token=token)[1]["items"]
+    assert [t["side"] for t in trades] == ["buy"] and len(mid["open_orders"]) == 1  # the buy booked, the sell kept
+    _tick(bot["id"], 2)  # books the sell (and may trade again: the strategy decides afresh)
+    trades = api.call("bots", "GET", f"/api/bots/{bot['id']}/trades", token=token)[1]["items"]
+    filled = {o.client_order_id for o in binance.venue.orders.values() if o.filled > 0}
+    assert sorted(t["client_order_id"] for t in trades) == sorted(filled)  # every exchange fill once, no other
+    (summary,) = api.call("bots", "GET", "/api/trades/summary", token=token)[1]["items"]
+    assert summary["trades"] == len(trades)  # the books count exactly the fills the history holds

@@ -156,7 +156,7 @@ def live_trader():
     from botfleet.adapters.exchanges import make_client
     from botfleet.adapters.providers import provider_urls_from_env
     from botfleet.domain.orders import ExchangeAuthError
-    from botfleet.services.live import LiveTrader
+    from botfleet.services.live import LiveTrader, journal_to
 
     urls = provider_urls_from_env(settings().provider_urls)
     clients: dict[tuple[str, str], object] = {}
@@ -171,10 +171,7 @@ def live_trader():
                                        timeout_s=settings().exchange_timeout_s)  # well inside the engine's limit
         return clients[key]
 
-    def journal(bot, intent, tick_id):  # an order's write-ahead (services/live.py): the bot with it, version-checked
-        return bot.version + 1 if bots().record_tick(bot, intent, [], [], tick_id) else None
-
-    return LiveTrader(client_for, journal)
+    return LiveTrader(client_for, journal_to(bots(), clock()))
 
 
 @_component

@@ -19,6 +19,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from botfleet.clock import Clock, iso
 from botfleet.domain import paper
 from botfleet.domain.bots import Bot
 from botfleet.domain.ledger import Ledger
@@ -34,15 +35,32 @@ from botfleet.domain.orders import (
 )
 from botfleet.domain.paper import Fill
 from botfleet.domain.trading import run_tick
-from botfleet.domain.venue import Halt, StepResult, Tick
+from botfleet.domain.venue import Execution, Halt, StepResult, Tick
 
 log = logging.getLogger(__name__)
 FINISHED = ("closed", "canceled", "rejected")
 
 
-# journal(bot as read, the bot with its order added, tick) → the version it now has, or None when the bot changed
-# since it was read (nothing is then sent): the write-ahead of an order (BotRepository.record_tick, no trades).
-Journal = Callable[[Bot, Bot, str], int | None]
+# journal(bot as read, the bot with its order added, tick, the tick's executions and events so far) → the version
+# the bot now has, or None when it changed since it was read (nothing is then sent): the write-ahead of an order.
+Journal = Callable[[Bot, Bot, str, list[Execution], list[dict[str, Any]]], int | None]
+
+
+def journal_to(bots: Any, clock: Clock) -> Journal:
+    """The journal on the bots' table (BotRepository.record_tick): the bot with its new order, and what the tick
+    booked before it (a reconciled order's fills, their events), in one version-checked write. The books and the
+    trade history stay one: a journalled bot never carries a fill whose trade is not written."""
+    from botfleet.services.trading import trade_record  # the engine's own trade record (no import cycle at load)
+
+    def journal(before: Bot, intent: Bot, tick_id: str, executions: list[Execution],
+                events: list[dict[str, Any]]) -> int | None:
+        ts = iso(clock.now())
+        booked = StepResult(replace(intent, last_tick=tick_id), list(executions))
+        trades = [trade_record(booked, execution, ts) for execution in executions]
+        written = bots.record_tick(before, intent, trades, [dict(event, ts=ts) for event in events], tick_id)
+        return intent.version + 1 if written else None
+
+    return journal
 
 
 class LiveTrader:
@@ -176,7 +194,7 @@ class LiveVenue:
         if self.journal is not None:
             # Written before it is sent: from here on the bot carries the order, whatever becomes of this tick.
             intent = replace(tick.bot, ledger=tick.ledger, orders=(*tick.orders, order))
-            version = self.journal(tick.bot, intent, tick.tick_id)
+            version = self.journal(tick.bot, intent, tick.tick_id, tick.executions, tick.events)
             if version is None:  # the owner (or another run) changed the bot meanwhile: send nothing
                 tick.release(order)
                 tick.event("bot_changed", "the bot changed while the tick ran; no order was sent, the next tick "
@@ -184,6 +202,8 @@ class LiveVenue:
                 self.halt = Halt()
                 return
             tick.bot = replace(tick.bot, version=version)  # the tick's own write is checked against this one
+            tick.executions.clear()  # written with the journal: the tick's own write carries only what follows
+            tick.events.clear()
         try:
             status = self.client.create_order(OrderRequest(client_order_id, tick.bot.symbol, side, "market", amount,
                                                            quote_amount=quote_amount))
