@@ -86,11 +86,12 @@ def test_trades_and_status_changes_reach_only_their_owner(api, publisher):
 
     load_handler("broadcaster").handler({"Records": _stream_records()}, LambdaContext())
     to_ann = [m for cid, m in publisher.sent if cid == "ann-1"]
-    # created (a status and its first figures), the fill (the books moved; the trade), paused (a status only)
-    assert [m["type"] for m in to_ann] == ["bot_status", "metrics", "metrics", "trade", "bot_status"]
-    trade = to_ann[3]["data"]
+    # created (a status and its first figures), the fill (the trade, with the figures it left), paused (a status)
+    assert [m["type"] for m in to_ann] == ["bot_status", "metrics", "trade", "metrics", "bot_status"]
+    trade = to_ann[2]["data"]
     assert trade["bot_id"] == bot["id"] and trade["side"] == "buy" and isinstance(trade["price"], str)
-    created, filled = to_ann[1]["data"], to_ann[2]["data"]
+    assert "bot_figures" not in trade  # the trade's view is the contract's; the figures are their own message
+    created, filled = to_ann[1]["data"], to_ann[3]["data"]
     assert (created["bot_id"], created["trades"], created["cash"], created["position"]) == (bot["id"], 0, "50000", "0")
     assert filled["trades"] == 1 and filled["quote_currency"] == "ZAR" and Decimal(filled["fees"]) > 0  # in quote
     assert filled["volume"] == trade["cost"] and Decimal(filled["position"]) > 0 > Decimal(filled["cash"]) - 50000

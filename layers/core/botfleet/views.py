@@ -187,19 +187,30 @@ def bot_metrics_view(bot: Bot) -> dict[str, Any]:
 
 
 def _bot_metrics(change: TableChange) -> dict[str, Any] | None:
+    """From the bot's own record: a change of its books that is not a fill (created, a deposit or withdrawal, an
+    order reserving or releasing funds). A fill's figures come with its trade (`_trade_metrics`), in the trade's
+    stream batch, with no lookup of the owner's connections of their own."""
     old, new = change.old, change.new
     if new is None or change.bot is None:
         return None  # a deleted bot has no figures; its bot_status says it is gone
     if old is not None:
         before, after = old.get("ledger") or {}, new.get("ledger") or {}
+        if before.get("fills") != after.get("fills"):
+            return None  # a fill: its trade carries the figures
         if all(before.get(k) == after.get(k) for k in _BOOK_FIGURES) and old.get("capital") == new.get("capital"):
             return None
     return bot_metrics_view(change.bot)
 
 
+def _trade_metrics(change: TableChange) -> dict[str, Any] | None:
+    figures = change.current.get("bot_figures")
+    return plain_json(figures) if figures else None  # trades written before the figures were carry none
+
+
 # Per stored entity, the events its changes may make, in the order a client receives them.
 LIVE_EVENTS: dict[str, tuple[LiveEvent, ...]] = {
-    "trade": (LiveEvent("trades", "trade", lambda change: trade_view(change.current), inserts_only=True),),
+    "trade": (LiveEvent("trades", "trade", lambda change: trade_view(change.current), inserts_only=True),
+              LiveEvent("metrics", "metrics", _trade_metrics, inserts_only=True)),
     "quarantine_event": (LiveEvent("quarantine", "quarantine", lambda change: quarantine_event_view(change.current),
                                    inserts_only=True),),
     "training_run": (LiveEvent("training", "training", lambda change: training_run_view(change.current)),),

@@ -16,6 +16,7 @@ from botfleet.clock import iso
 from botfleet.domain.bots import ENGINE_PAUSE_REASON, Bot, UnreadableBot
 from botfleet.ids import derived_id
 from botfleet.ports import BotRepository, EngineInvoker, MarketData, TickLog
+from botfleet.views import bot_metrics_view
 
 if TYPE_CHECKING:
     from botfleet.domain.venue import StepResult
@@ -111,6 +112,9 @@ def trade_record(result: StepResult, execution, ts: str) -> dict:
         "client_order_id": execution.client_order_id,
         "realized_pnl": execution.realized_pnl.quantize(Decimal("0.00000001")),
         "mode": bot.mode, "ts": ts, "tick_id": bot.last_tick,
+        # The bot's figures after the tick, for the `metrics` event: sent from the trade's own stream record, it
+        # needs no lookup of the owner's connections of its own and travels in the trade's batch.
+        "bot_figures": bot_metrics_view(bot),
     }
 
 
