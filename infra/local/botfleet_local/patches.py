@@ -36,11 +36,15 @@ What is patched, and why:
    takes to find its backend; the list cannot change in a running process, so it is read once.
 9. `DynamoHandler.parse_parameters` / `serialized` (wire.py) - DynamoDB's item calls read and
    answered as the plain JSON they are, instead of through botocore's shape model.
+10. `DynamoDBBackend` writes (put, update, delete, transact, batch write) - one at a time, as DynamoDB applies
+   the writes of an item: moto changes items in place with no lock, so two concurrent updates of one item could
+   interleave and emit their stream records out of order.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import threading
@@ -103,7 +107,32 @@ def install() -> None:
         queries.install()  # a Query reads its partition, not the whole table sorted
         _patch_server_dispatch()
         wire.install()  # item calls read and answered as plain JSON, not through the shape model
+        _serialize_dynamodb_writes()  # last: around the patched methods too
         _installed = True
+
+
+# --- 10: DynamoDB writes, one at a time ------------------------------------------------------------
+
+_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+_write_lock = threading.RLock()  # re-entrant: a transaction's own puts and updates go through the same methods
+
+
+def _serialize_dynamodb_writes() -> None:
+    """DynamoDB applies the writes to an item one after another, each with its stream record in that order. moto
+    changes the stored item in place with no lock, and the local cloud serves requests on many threads: two
+    updates of one item at once (training chunks counting themselves done) could interleave, and their stream
+    records come out of order (a run's progress went 2/3, 3/3, 2/3 on the socket). Writes are serialized here;
+    reads are not."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in _WRITES:
+        original = getattr(DynamoDBBackend, name)
+
+        def serialized(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with _write_lock:
+                return __original(self, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, functools.wraps(original)(serialized))
 
 
 # --- 8: the server's dispatch ---------------------------------------------------------------------

@@ -306,6 +306,32 @@ def test_stream_batches(cloud, table):
     assert max(m["batch"] for m in got) > 1  # records that arrive together are batched
 
 
+def test_concurrent_updates_of_one_item_apply_one_at_a_time_with_their_stream_records_in_order(cloud, table):
+    """Eight writers counting one item up at once (training chunks marking themselves done): DynamoDB applies
+    them one after another, so no count is lost and the stream's new images count up one by one (moto alone
+    changed the item in place from several threads: a run's progress came out 2/3, 3/3, 2/3)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    async def go():
+        async with websockets.connect(_ws_url(cloud, "?token=ok")) as ws:
+            await ws.send("{}")
+            cid = json.loads(await asyncio.wait_for(ws.recv(), 5))["connectionId"]
+            table.put_item(Item={"pk": "msg", "sk": "counter", "connection_id": cid, "n": 0})
+
+            def count_up(_):
+                for _ in range(10):
+                    table.update_item(Key={"pk": "msg", "sk": "counter"}, UpdateExpression="ADD n :one",
+                                      ExpressionAttributeValues={":one": 1})
+
+            with ThreadPoolExecutor(8) as writers:
+                await asyncio.to_thread(lambda: list(writers.map(count_up, range(8))))
+            return [json.loads(await asyncio.wait_for(ws.recv(), 10)) for _ in range(81)]
+
+    got = asyncio.run(go())
+    assert [int(m["n"]) for m in got] == list(range(81))
+    assert table.get_item(Key={"pk": "msg", "sk": "counter"})["Item"]["n"] == 80
+
+
 def test_put_events_not_broken_by_schedule_rule(cloud, aws, table):
     before = len(table.query(KeyConditionExpression=Key("pk").eq("tick"))["Items"])
     r = aws("events").put_events(Entries=[{"Source": "test", "DetailType": "x", "Detail": "{}"}])
