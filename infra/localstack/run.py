@@ -517,9 +517,12 @@ def smoke(run: Run) -> None:
     say(f"admin {email} created ({body[:120]})")
 
     say(f"smoke check against {base_url} (tick: invoke {tick})")
-    cmd = [PROJECT_PYTHON, "-m", "botfleet_local", "smoke", "--base-url", base_url, "--admin-email", email,
-           "--admin-password", password, "--tick", "invoke", "--tick-function", tick, "--json"]
-    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=aws_env(), stdin=subprocess.DEVNULL,
+    # The password through the environment (the CLI reads BOTFLEET_ADMIN_PASSWORD): not in the process list, and a
+    # generated one that starts with "-" (token_urlsafe's alphabet has it) is not taken for an option.
+    cmd = [PROJECT_PYTHON, "-m", "botfleet_local", "smoke", "--base-url", base_url, f"--admin-email={email}",
+           "--tick", "invoke", "--tick-function", tick, "--json"]
+    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, env={**aws_env(), "BOTFLEET_ADMIN_PASSWORD": password},
+                            stdin=subprocess.DEVNULL,
                             capture_output=True, text=True, timeout=STEP_TIMEOUT_S, check=False)
     (run.logs / "smoke.json").write_text(result.stdout)
     (run.logs / "smoke.stderr.log").write_text(result.stderr)
