@@ -13,13 +13,12 @@ from botfleet import runtime
 from botfleet.clock import iso, parse_iso
 from botfleet.errors import Unprocessable
 from botfleet.http import Admin, json_response, make_resolver, page_view
-from botfleet.http.fields import Cursor, IdInPath, IdInQuery
+from botfleet.http.fields import Cursor, IdInPath, IdInQuery, Limit
 from botfleet.views import plain_json
 
 runtime.configure("admin")  # a missing or wrong setting fails the cold start, naming it
 logger, metrics = Logger(), Metrics()
 app = make_resolver()
-Limit = Annotated[int, Query(ge=1, le=200)]
 
 
 class ResetPasswordBody(BaseModel):

@@ -9,20 +9,18 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field
 
 from botfleet import runtime
 from botfleet.domain.assistant import MAX_MESSAGE_CHARS
 from botfleet.http import Caller, json_response, make_resolver, request_id, source_ip
-from botfleet.http.fields import Identifier
+from botfleet.http.fields import Cursor, Identifier, Limit
 
 runtime.configure("assistant")  # a missing or wrong setting fails the cold start, naming it
 logger, metrics = Logger(), Metrics()
 app = make_resolver()
-Limit = Annotated[int, Query(ge=1, le=200)]
-Cursor = Annotated[str | None, Query(max_length=1024)]
 
 
 class ChatBody(BaseModel):

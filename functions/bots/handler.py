@@ -16,7 +16,7 @@ from botfleet.domain.charts import MAX_CANDLES
 from botfleet.domain.money import BASIS_POINTS, CAPITAL, INJECTION, PERCENT
 from botfleet.domain.strategies import STRATEGIES
 from botfleet.http import Caller, json_response, make_resolver, page_view
-from botfleet.http.fields import Cursor, Identifier, IdInPath, IdInQuery, amount, text, whole
+from botfleet.http.fields import Cursor, Identifier, IdInPath, IdInQuery, Limit, amount, text, whole
 from botfleet.views import bot_view, event_view, trade_view
 
 runtime.configure("bots")  # a missing or wrong setting fails the cold start, naming it
@@ -25,7 +25,6 @@ app = make_resolver()
 
 
 
-Limit = Annotated[int, Query(ge=1, le=200)]
 Capital = amount(CAPITAL, "50000")
 Percent = amount(PERCENT, "20")
 BasisPoints = amount(BASIS_POINTS, "10")

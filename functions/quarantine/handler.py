@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field
 
 from botfleet import runtime
 from botfleet.http import Admin, Caller, make_resolver, page_view
-from botfleet.http.fields import Cursor, IdInQuery, whole
+from botfleet.http.fields import Cursor, IdInQuery, Limit, whole
 
 runtime.configure("quarantine")  # a missing or wrong setting fails the cold start, naming it
 logger = Logger()
@@ -32,7 +32,7 @@ def status(caller: Caller):
 
 @app.get("/api/quarantine/history")
 def history(caller: Caller, bot_id: IdInQuery = None,
-            limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Cursor = None):
+            limit: Limit = 50, cursor: Cursor = None):
     items, next_cursor = runtime.quarantine().history(caller, bot_id, limit, cursor)
     return page_view(items, next_cursor)
 

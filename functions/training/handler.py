@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field
 
 from botfleet import runtime
 from botfleet.domain.training_limits import MAX_BUDGET, MAX_CANDLES, MIN_CANDLES
 from botfleet.http import Caller, json_response, make_resolver, page_view
-from botfleet.http.fields import Cursor, Identifier, IdInPath, IdInQuery, whole
+from botfleet.http.fields import Cursor, Identifier, IdInPath, IdInQuery, Limit, whole
 from botfleet.views import bot_view
 
 runtime.configure("training")  # a missing or wrong setting fails the cold start, naming it
@@ -52,7 +52,7 @@ def stop(caller: Caller, body: Annotated[RunBody, Body()]):
 
 @app.get("/api/training/history")
 def history(caller: Caller, bot_id: IdInQuery = None,
-            limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Cursor = None):
+            limit: Limit = 50, cursor: Cursor = None):
     items, next_cursor = runtime.training().history(caller, bot_id, limit, cursor)
     return page_view(items, next_cursor)
 

@@ -52,5 +52,7 @@ ID_MAX = 64
 Identifier = Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN)]
 IdInPath = Annotated[str, Path(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN)]
 IdInQuery = Annotated[str | None, Query(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN)]
-# A page cursor as the API hands it out (base64 of a key; the server checks it points into the caller's partition).
+# A listing's page: its size (the contract's ≤ 200), and its cursor as the API hands it out (base64 of a key; the
+# server checks it points into the caller's partition).
+Limit = Annotated[int, Query(ge=1, le=200)]
 Cursor = Annotated[str | None, Query(max_length=1024)]
