@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from botfleet.clock import iso
-from botfleet.domain.bots import Bot
+from botfleet.domain.bots import Bot, bot_trade_totals
 from botfleet.domain.charts import Candle, EquityPoint
 from botfleet.domain.money import money_str
 from botfleet.ports import TableChange
@@ -170,20 +170,21 @@ def _bot_status(change: TableChange) -> dict[str, Any] | None:
     return {**bot_view(change.bot), "deleted": new is None}
 
 
-# The stored books' fields whose change is news for a bot's figures: a fill, an order reserving or releasing funds,
-# a deposit or withdrawal. (A drawdown peak or a new day's start moves other fields, and no figure a client shows.)
-_BOOK_FIGURES = ("quote_free", "quote_reserved", "base_free", "base_reserved", "realized_pnl", "fees_paid", "fills",
+# The stored books' fields whose change, other than a fill's, is news for a bot's figures: an order reserving or
+# releasing funds, a deposit or withdrawal. (A drawdown peak or a new day's start moves other fields, and no figure a
+# client shows; a fill's figures come with its trade.)
+_BOOK_FIGURES = ("quote_free", "quote_reserved", "base_free", "base_reserved", "realized_pnl", "fees_paid",
                  "contributed")
 
 
 def bot_metrics_view(bot: Bot) -> dict[str, Any]:
     """A bot's figures as its books hold them: what GET /api/metrics adds up per exchange, for one bot."""
-    ledger = bot.ledger
+    totals = bot_trade_totals(bot)
     return {"bot_id": bot.id, "exchange": bot.exchange, "symbol": bot.symbol, "quote_currency": bot.quote_currency,
             "status": bot.status, "capital": money_str(bot.capital), "cash": money_str(bot.cash),
-            "cash_reserved": money_str(ledger.quote_reserved), "position": money_str(bot.position),
-            "realized_pnl": money_str(ledger.realized_pnl.quantize(Decimal("1e-8"))), "trades": ledger.fills,
-            "volume": money_str(ledger.bought_quote + ledger.sold_quote), "fees": money_str(ledger.fees_paid)}
+            "cash_reserved": money_str(bot.ledger.quote_reserved), "position": money_str(bot.position),
+            "realized_pnl": money_str(totals["realized_pnl"].quantize(Decimal("1e-8"))), "trades": totals["trades"],
+            "volume": money_str(totals["volume"]), "fees": money_str(totals["fees"])}
 
 
 def _bot_metrics(change: TableChange) -> dict[str, Any] | None:

@@ -158,12 +158,15 @@ def check_capital(exchange_id: str, symbol: str, capital: Decimal) -> None:
 def trade_totals(bots: Iterable[Bot]) -> list[dict[str, Any]]:
     """Per exchange and quote currency: the trades, volume, fees (in quote) and realized P&L of these bots, read off
     their books (the ledger counts every fill and keeps the trial balance), so no per-fill summary write is needed."""
-    return merge_trade_totals(
-        {"exchange": bot.exchange, "quote_currency": bot.ledger.quote, "trades": bot.ledger.fills,
-         "volume": bot.ledger.bought_quote + bot.ledger.sold_quote, "fees": bot.ledger.fees_paid,
-         "realized_pnl": bot.ledger.realized_pnl}
-        for bot in bots
-    )
+    return merge_trade_totals(bot_trade_totals(bot) for bot in bots)
+
+
+def bot_trade_totals(bot: Bot) -> dict[str, Any]:
+    """One bot's trade totals, off its books: the row trade_totals adds up, and the figures of its `metrics` event."""
+    ledger = bot.ledger
+    return {"exchange": bot.exchange, "quote_currency": ledger.quote, "trades": ledger.fills,
+            "volume": ledger.bought_quote + ledger.sold_quote, "fees": ledger.fees_paid,
+            "realized_pnl": ledger.realized_pnl}
 
 
 def merge_trade_totals(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

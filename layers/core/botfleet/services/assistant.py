@@ -377,7 +377,7 @@ class AssistantService:
         description = (f"Emergency stop: pause {preview['pause']} running bot(s) and stop {preview['stop']} "
                        f"quarantined bot(s) of yours")
         # Exactly the bots shown, each in the state shown: a bot created or changed since is left as it is.
-        shown = {b["id"]: ("running" if b["will"] == "pause" else "quarantined") for b in preview["bots"]}
+        shown = {b["id"]: b["status"] for b in preview["bots"]}
         proposal = self._propose(turn, "emergency_stop", {"scope": "own", "bots": shown}, description, preview)
         return f"{description}. Open positions stay as they are; no orders are sent. Confirm to go ahead.", proposal
 

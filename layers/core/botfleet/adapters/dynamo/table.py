@@ -216,7 +216,9 @@ class Table:
             if start:
                 kwargs["ExclusiveStartKey"] = start
         items: list[Item] = []
-        for reads in itertools.count(1):
+        reads = 0
+        while True:
+            reads += 1
             if limit:
                 kwargs["Limit"] = limit - len(items) if not filter_expression else max(limit, 25)
             try:
@@ -237,7 +239,6 @@ class Table:
             if partition and limit and filter_expression and reads == FILTERED_PAGES:
                 return items, encode_cursor(last)
             kwargs["ExclusiveStartKey"] = last
-        raise AssertionError("unreachable")
 
     def query_all(self, key_condition: str, values: Item, **kwargs: Any) -> list[Item]:
         items, _ = self.query(key_condition, values, **kwargs)
