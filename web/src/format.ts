@@ -4,23 +4,28 @@
 const moneyFormats = new Map<string, Intl.NumberFormat>();
 const CRYPTO_DIGITS = 8;
 
-function moneyFormat(currency: string, compact = false): Intl.NumberFormat {
-  const key = `${currency}|${compact}`;
+/** `digits`: the most fraction digits to show (a price's own), instead of the currency's usual. */
+function moneyFormat(currency: string, compact = false, digits?: number): Intl.NumberFormat {
+  const key = `${currency}|${compact}|${digits ?? ""}`;
   let format = moneyFormats.get(key);
   if (!format) {
     try {
       // ISO 4217 currencies (ZAR, USD, EUR …) get their symbol and their own minor units.
       format = new Intl.NumberFormat(undefined, { style: "currency", currency, currencyDisplay: "narrowSymbol",
-        ...(compact ? { notation: "compact", maximumFractionDigits: 1 } : {}) });
+        ...(compact ? { notation: "compact", maximumFractionDigits: 1 } : digits ? { maximumFractionDigits: digits } : {}) });
     } catch {
       // Crypto "currencies" (USDT, BTC) are not ISO codes: a number and the code after it.
       format = new Intl.NumberFormat(undefined, compact ? { notation: "compact", maximumFractionDigits: 1 }
-        : { minimumFractionDigits: 2, maximumFractionDigits: isStable(currency) ? 2 : CRYPTO_DIGITS });
+        : { minimumFractionDigits: 2, maximumFractionDigits: digits ?? (isStable(currency) ? 2 : CRYPTO_DIGITS) });
       (format as any).suffix = ` ${currency}`;
     }
     moneyFormats.set(key, format);
   }
   return format;
+}
+
+function formatted(format: Intl.NumberFormat, value: number): string {
+  return format.format(value) + ((format as any).suffix ?? "");
 }
 
 function isStable(currency: string): boolean {
@@ -32,8 +37,7 @@ export function money(amount: string | number | null | undefined, currency: stri
   const value = Number(amount);
   if (!Number.isFinite(value)) return String(amount);
   if (!currency) return number(value);
-  const format = moneyFormat(currency, compact);
-  return format.format(value) + ((format as any).suffix ?? "");
+  return formatted(moneyFormat(currency, compact), value);
 }
 
 /** A price as precise as the market quotes it: USDT/ZAR at 18.237 is R 18.237, not R 18.24 (the currency's own
@@ -43,19 +47,7 @@ export function price(amount: string | null | undefined, currency: string | unde
   const digits = Math.min(CRYPTO_DIGITS, (String(amount).split(".")[1] ?? "").replace(/0+$/, "").length);
   const value = Number(amount);
   if (!currency || !Number.isFinite(value) || digits <= 2) return money(amount, currency);
-  const key = `${currency}|price|${digits}`;
-  let format = moneyFormats.get(key);
-  if (!format) {
-    try {
-      format = new Intl.NumberFormat(undefined, { style: "currency", currency, currencyDisplay: "narrowSymbol",
-        maximumFractionDigits: digits });
-    } catch {
-      format = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: digits });
-      (format as any).suffix = ` ${currency}`;
-    }
-    moneyFormats.set(key, format);
-  }
-  return format.format(value) + ((format as any).suffix ?? "");
+  return formatted(moneyFormat(currency, false, digits), value);
 }
 
 /** A signed amount: +R 12.50 / −R 3.10, for P&L. */

@@ -4,9 +4,9 @@
 // instead of twice: each ping is a message in, a pong out and a ws-function call, all billed), reconnect with
 // exponential backoff and full jitter (capped at 30 s) after any drop, and a "resync" signal after a reconnect so
 // views read over REST what they missed. It subscribes with "batch": true, so what one broadcast owes it (a busy
-// tick's news) comes as one "batch" message of several events: each is delivered as if it had come alone. A socket refused at the handshake cannot say why in a browser, so before
-// reconnecting the session is checked over REST: a revoked token answers 401 there, and the session ends instead of
-// retrying forever.
+// tick's news) comes as one "batch" message of several events: each is delivered as if it had come alone. A socket
+// refused at the handshake cannot say why in a browser, so before reconnecting the session is checked over REST: a
+// revoked token answers 401 there, and the session ends instead of retrying forever.
 import { Bus, Store } from "./store";
 
 export type LinkState = "idle" | "connecting" | "live" | "reconnecting" | "offline";
@@ -17,8 +17,8 @@ export const PING_MS = 35_000;
 const PONG_TIMEOUT_MS = 10_000;
 const BASE_DELAY_MS = 1_000;
 const MAX_DELAY_MS = 30_000;
-// Not "metrics" (each bot's figures after its books move): a fill's trade already brings the bots' re-read, and the
-// figures would come from another stream lane than the trade, a second post per fill to every open dashboard.
+// Not "metrics" (each bot's figures after its books move): a fill's trade already brings the bots' re-read, so the
+// figures would be one more event per fill for every open dashboard to carry and ignore.
 export const TOPICS = ["trades", "bots", "quarantine", "training", "assistant"];
 
 export interface LinkStatus {
