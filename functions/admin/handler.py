@@ -43,7 +43,7 @@ def _request_id() -> str | None:
 
 @app.get("/api/admin/users")
 def list_users(admin: Admin, limit: Limit = 50, cursor: Cursor = None):
-    items, next_cursor = runtime.admin().list_users(limit, cursor)
+    items, next_cursor = runtime.admin().list_users(admin, limit, cursor, _request_id())
     return page_view(items, next_cursor)
 
 
@@ -76,7 +76,7 @@ def delete_user(admin: Admin, user_id: IdInPath):
 
 @app.get("/api/admin/bots")
 def list_bots(admin: Admin, limit: Limit = 50, cursor: Cursor = None):
-    items, next_cursor = runtime.admin().list_bots(limit, cursor)
+    items, next_cursor = runtime.admin().list_bots(admin, limit, cursor, _request_id())
     return page_view(items, next_cursor)
 
 
@@ -111,7 +111,9 @@ def audit(admin: Admin, limit: Limit = 50, cursor: Cursor = None, actor: IdInQue
             since = iso(parse_iso(since))
         except ValueError:
             raise Unprocessable("since", "must be an ISO-8601 timestamp") from None
-    items, next_cursor = runtime.audit().log.list(limit, cursor, actor=actor, action=action, since=since)
+    items, next_cursor = runtime.admin().audit_entries(admin, limit, cursor,
+                                                       {"actor": actor, "action": action, "since": since},
+                                                       _request_id())
     fields = ("id", "actor", "actor_email", "action", "target", "before", "after", "request_id", "ts")
     return page_view([plain_json({key: item.get(key) for key in fields}) for item in items], next_cursor)
 

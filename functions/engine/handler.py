@@ -22,7 +22,7 @@ def handler(event, context):
     # The fill time is the tick's time, not "now": a retried tick records the same trade.
     report = runtime.engine().run(shards, tick_id, parse_iso(tick_id))
     if 0 in shards and not report.stale:
-        runtime.bots().count_tick()  # one count per tick for the fleet's metrics
+        runtime.bots().count_tick(tick_id)  # one count per tick for the fleet's metrics, a redelivery or not
     metrics.add_metric(name="BotDecisions", unit="Count", value=report.bots)
     metrics.add_metric(name="BotWrites", unit="Count", value=report.written)
     metrics.add_metric(name="Fills", unit="Count", value=report.fills)

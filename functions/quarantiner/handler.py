@@ -17,7 +17,9 @@ def handler(event, context):
     action = event.get("action")
     logger.info("quarantine step", extra={"action": action, "bot_id": bot_id, "pause_number": number})
     if action == "begin":
-        return service.begin(owner_id, bot_id, number)
+        # The execution's input, whole: an execution started before it carried tick_id has none (a path to a
+        # missing field would fail the step with States.Runtime, which no Catch sees).
+        return service.begin(owner_id, bot_id, number, (event.get("started") or {}).get("tick_id"))
     if action == "retrain":
         return service.retrain(owner_id, bot_id, number)
     if action == "extend":

@@ -1,5 +1,5 @@
-"""What the infrastructure takes from the core: its exchange descriptors, so no list of exchanges is kept here, and
-the headers the CloudFront distribution adds for the API (botfleet.origin).
+"""What the infrastructure takes from the core: its exchange descriptors, so no list of exchanges is kept here, the
+headers the CloudFront distribution adds for the API (botfleet.origin), and how long a quarantine can last.
 
 The trading engine may open only exchange keys: its KMS condition names exactly the exchange providers
 (`botfleet.domain.providers.EXCHANGE_PROVIDERS`, one per exchange descriptor). `botfleet.domain` is pure
@@ -18,6 +18,7 @@ if importlib.util.find_spec("botfleet") is None:
     sys.path.append(str(REPO_ROOT / "layers" / "core"))
 
 from botfleet.domain.providers import EXCHANGE_PROVIDERS  # after the sys.path fallback above
+from botfleet.domain.quarantine import LONGEST_QUARANTINE_SECONDS  # noqa: F401  (re-exported)
 from botfleet.origin import ORIGIN_PROOF_ENV, ORIGIN_PROOF_HEADER, VIEWER_ADDRESS_HEADER  # noqa: F401  (re-exported)
 
 #: The providers whose secrets live trading opens, in the exchanges' listing order.

@@ -114,6 +114,10 @@ class BotfleetFunction(Construct):
             layers=layers.all,
             role=self.role,
             log_group=self.log_group,
+            # JSON: the core's stdlib loggers (the engine's "bot failed in the tick", the broadcaster's retries) go
+            # through the runtime's handler, which in Text format drops their `extra` fields (the bot id) and the
+            # request id; in JSON it keeps both. Powertools' own lines are JSON already and pass as they are.
+            logging_format=lambda_.LoggingFormat.JSON,
             memory_size=spec.memory_mb,
             timeout=spec.timeout,
             tracing=lambda_.Tracing.ACTIVE,

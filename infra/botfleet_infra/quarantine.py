@@ -10,6 +10,7 @@ from constructs import Construct
 
 from botfleet_infra import nag
 from botfleet_infra.api import ApiConstruct
+from botfleet_infra.catalogue import LONGEST_QUARANTINE_SECONDS
 from botfleet_infra.data import DataConstruct, TableAccess
 from botfleet_infra.functions import ONE_VCPU_MB, BotfleetFunction, FunctionFactory, FunctionSpec
 from botfleet_infra.settings import BuildSettings
@@ -35,7 +36,7 @@ class QuarantineConstruct(Construct):
         def step(name: str, payload: dict, result_path: str | None):
             return lambda_step(self, name, self.worker, {**payload, **ids}, result_path)
 
-        begin = step("Begin", {"action": "begin"}, "$.ladder")
+        begin = step("Begin", {"action": "begin", "started.$": "$"}, "$.ladder")
         wait = sfn.Wait(self, "WaitOutTheLadder", time=sfn.WaitTime.seconds_path("$.ladder.wait_seconds"))
         retrain = step("Retrain", {"action": "retrain"}, "$.retrain")
         redeploy = step("Redeploy", {"action": "redeploy", "params.$": "$.retrain.params"}, "$.redeployed")
@@ -45,7 +46,12 @@ class QuarantineConstruct(Construct):
         done = sfn.Succeed(self, "Done")
         superseded = sfn.Succeed(self, "Superseded", comment="the pause this execution was for did not happen")
         failed = sfn.Fail(self, "QuarantineFailed", error="QuarantineFailed", cause="a quarantine step failed")
-        safe.next(failed)
+        # A step that failed because a person took the bot out of this quarantine meanwhile (a late step of a
+        # stopped execution) leaves the bot as they set it: the execution ends, not as a failure.
+        safe.next(sfn.Choice(self, "LeftByHand?").when(
+            sfn.Condition.string_equals("$.safe.status", "superseded"),
+            sfn.Succeed(self, "LeftQuarantine", comment="a person resumed, paused, stopped or deleted the bot"),
+        ).otherwise(failed))
         for task in (begin, retrain, redeploy, extend, regenerate):
             task.add_catch(safe, errors=["States.ALL"], result_path="$.error")
 
@@ -58,9 +64,12 @@ class QuarantineConstruct(Construct):
             sfn.Condition.boolean_equals("$.ladder.regenerate", True), regenerate.next(sfn.Succeed(self, "Regenerated"))
         ).otherwise(wait.next(retrain).next(validated))
 
-        # The longest wait is a day, and a failed validation climbs another rung: a week bounds it.
+        # Above every wait of one quarantine at its longest (30-day rungs, 5 failed validations: 180 days), plus a
+        # day for its steps: a timeout is a failure no Catch sees, which would leave the bot "quarantined" for good.
+        # Standard workflows may run for a year; a waiting execution costs nothing.
         self.state_machine, self.log_group = state_machine(
-            self, definition=begin.next(route), worker=self.worker, timeout=Duration.days(7), settings=settings)
+            self, definition=begin.next(route), worker=self.worker,
+            timeout=Duration.seconds(LONGEST_QUARANTINE_SECONDS + 86400), settings=settings)
 
         self.api_function = functions.create(self, "Quarantine", FunctionSpec(
             name="quarantine",

@@ -44,6 +44,10 @@ WEBSOCKET_CONTEXT_KEY = "botfleet:websocket"
 #: another way (the local cloud serves web/dist itself; LocalStack is smoke-checked through its REST API only).
 WEB_CONTEXT_KEY = "botfleet:web"
 
+#: Context key: an email address the alarms' SNS topic sends to (monitoring.py); unset, the topic has no subscriber
+#: (subscribe one yourself). The address must confirm AWS's subscription email.
+ALARM_EMAIL_CONTEXT_KEY = "botfleet:alarm_email"
+
 #: Where `make web` builds the dashboard (relative to the repository root): what the web construct deploys.
 WEB_DIST = ("web", "dist")
 
@@ -114,6 +118,7 @@ class BuildSettings:
     broadcast_posts_per_second: int = DEFAULT_BROADCAST_POSTS_PER_SECOND
     websocket: bool = True
     web: bool = True
+    alarm_email: str = ""
 
     @classmethod
     def from_context(cls, node: Node) -> BuildSettings:
@@ -132,11 +137,14 @@ class BuildSettings:
                              f"API Gateway's throttle in the largest regions")
         websocket = node.try_get_context(WEBSOCKET_CONTEXT_KEY)
         web = node.try_get_context(WEB_CONTEXT_KEY)
+        alarm_email = str(node.try_get_context(ALARM_EMAIL_CONTEXT_KEY) or "").strip()
+        if alarm_email and ("@" not in alarm_email or len(alarm_email) > 254 or any(c.isspace() for c in alarm_email)):
+            raise ValueError(f"context {ALARM_EMAIL_CONTEXT_KEY} must be an email address, not {alarm_email!r}")
         return cls(light=_truthy(node.try_get_context(LIGHT_CONTEXT_KEY) or False),
                    registrations_per_address_per_hour=registrations, assistant_confirmation_seconds=confirmation,
                    broadcast_posts_per_second=posts,
                    websocket=True if websocket is None else _truthy(websocket),
-                   web=True if web is None else _truthy(web))
+                   web=True if web is None else _truthy(web), alarm_email=alarm_email)
 
     @property
     def posts_per_second_per_broadcaster(self) -> float:

@@ -11,6 +11,7 @@ from botfleet_infra.assistant import AssistantConstruct
 from botfleet_infra.catalogue import ENGINE_SECRET_PROVIDERS
 from botfleet_infra.data import DataConstruct
 from botfleet_infra.functions import FunctionFactory
+from botfleet_infra.monitoring import MonitoringConstruct
 from botfleet_infra.provisioning import ProvisioningConstruct
 from botfleet_infra.quarantine import QuarantineConstruct
 from botfleet_infra.realtime import RealtimeConstruct
@@ -73,6 +74,11 @@ class BotfleetStack(Stack):
         self.provisioning = ProvisioningConstruct(
             self, "Provisioning", settings=settings, functions=functions, data=self.data
         )
+        # What an operator must hear about (stopped ticks, failed runs and executions, throttles, lagging updates).
+        self.monitoring = MonitoringConstruct(
+            self, "Monitoring", settings=settings, tick=self.trading.tick, engine=self.trading.engine,
+            broadcaster=self.realtime.broadcaster if self.realtime else None, data=self.data,
+            state_machines={"Training": self.training.state_machine, "Quarantine": self.quarantine.state_machine})
         # The dashboard, on one origin with the REST API (/api/*). Left out with botfleet:web=false (the emulators:
         # no CloudFront there).
         self.web = (WebConstruct(self, "Web", settings=settings, api=self.api,
@@ -96,3 +102,5 @@ class BotfleetStack(Stack):
             value=self.provisioning.provision.function.function_name,
             description="Invoke for ensure_admin / seed_demo / market_move",
         )
+        CfnOutput(self, "TickFunctionName", value=self.trading.tick.function.function_name,
+                  description="The tick function (the smoke check's --tick invoke --tick-function)")

@@ -39,9 +39,12 @@ class TradingConstruct(Construct):
                 timeout=Duration.seconds(50),
             ),
         )
-        # Async invocations by tick: a failed shard run is retried (runs are idempotent per (bot, tick))
-        # but never after the next tick has started. No reserved concurrency: shards run in parallel.
-        self.engine.function.configure_async_invoke(retry_attempts=2, max_event_age=TICK_PERIOD)
+        # Async invocations by tick. A throttled run is retried until the next tick starts (max_event_age), never
+        # after: that tick has the same bots. A run that failed is not retried: Lambda waits about a minute before
+        # retrying a function error ("Asynchronous invocation", Lambda developer guide), by when the event is past
+        # its age and the next tick is under way; retry_attempts above 0 would only look like a safety net.
+        # No reserved concurrency: shards run in parallel.
+        self.engine.function.configure_async_invoke(retry_attempts=0, max_event_age=TICK_PERIOD)
         # engine reads bots and market state and writes fills, trades and balances: read/write.
         data.connect_bot_writer(self.engine)
 
@@ -87,5 +90,5 @@ class TradingConstruct(Construct):
                 max_event_age=TICK_PERIOD,
             )
         )
-        # The same for a tick that was delivered but failed inside the function.
-        self.tick.function.configure_async_invoke(retry_attempts=1, max_event_age=TICK_PERIOD)
+        # A tick that was delivered but failed inside the function is not retried, as for the engine's runs above.
+        self.tick.function.configure_async_invoke(retry_attempts=0, max_event_age=TICK_PERIOD)

@@ -520,7 +520,8 @@ def smoke(run: Run) -> None:
     # The password through the environment (the CLI reads BOTFLEET_ADMIN_PASSWORD): not in the process list, and a
     # generated one that starts with "-" (token_urlsafe's alphabet has it) is not taken for an option.
     cmd = [PROJECT_PYTHON, "-m", "botfleet_local", "smoke", "--base-url", base_url, f"--admin-email={email}",
-           "--tick", "invoke", "--tick-function", tick, "--json"]
+           "--tick", "invoke", "--tick-function", tick, "--provision-function", outputs["ProvisionFunctionName"],
+           "--json"]
     result = subprocess.run([str(c) for c in cmd], cwd=ROOT, env={**aws_env(), "BOTFLEET_ADMIN_PASSWORD": password},
                             stdin=subprocess.DEVNULL,
                             capture_output=True, text=True, timeout=STEP_TIMEOUT_S, check=False)

@@ -122,6 +122,8 @@ def test_each_function_has_its_own_role_and_log_group(light, function_name):
     props = light.function(function_name)["Properties"]
     log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
     assert light.resources[log_group_id]["Properties"]["RetentionInDays"] == 30
+    # JSON: the core's stdlib log lines keep their fields (the bot id) and the request id (Text drops them)
+    assert props["LoggingConfig"]["LogFormat"] == "JSON"
     role = light.resources[light.role_logical_id(function_name)]["Properties"]
     assert "ManagedPolicyArns" not in role, "no AWSLambdaBasicExecutionRole: logs go to the own group only"
     log_statements = [s for s in light.role_statements(function_name) if "logs:PutLogEvents" in s["Action"]]

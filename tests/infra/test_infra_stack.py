@@ -8,7 +8,8 @@ from cdk_nag import AwsSolutionsChecks
 
 from botfleet_infra.app import create_app
 
-CONTRACT_OUTPUTS = {"RestApiUrl", "WebSocketUrl", "DashboardUrl", "TableName", "ProvisionFunctionName"}
+CONTRACT_OUTPUTS = {"RestApiUrl", "WebSocketUrl", "DashboardUrl", "TableName", "ProvisionFunctionName",
+                    "TickFunctionName"}
 
 #: cfn-lint rules ignored, each with its reason.
 CFN_LINT_IGNORED = {
@@ -29,6 +30,7 @@ def test_contract_outputs(light):
     (table_id,) = light.resources_of_type("AWS::DynamoDB::Table")
     assert outputs["TableName"]["Value"] == {"Ref": table_id}
     assert outputs["ProvisionFunctionName"]["Value"] == {"Ref": light.function_logical_ids()["provision"]}
+    assert outputs["TickFunctionName"]["Value"] == {"Ref": light.function_logical_ids()["tick"]}
     rest_url = json.dumps(outputs["RestApiUrl"]["Value"])
     assert rest_url.startswith('{"Fn::Join": ["", ["https://"') and rest_url.endswith('"/prod/"]]}')
     # Built from the literal stage name: no Ref to a Stage, which emulators may not model.

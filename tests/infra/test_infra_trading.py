@@ -41,3 +41,5 @@ def test_stale_ticks_are_not_retried_past_a_period(light):
     ids = light.function_logical_ids()
     for name in ("tick", "engine"):
         assert configs[ids[name]]["MaximumEventAgeInSeconds"] == 60
+        # Lambda retries a function error about a minute later, past that age: retries would only look like a net.
+        assert configs[ids[name]]["MaximumRetryAttempts"] == 0

@@ -54,4 +54,17 @@ def test_quarantine_waits_from_config_retrains_validates_and_catches(light):
         assert states[name]["Catch"][0]["Next"] == "SafeState"
         assert any("Lambda.TooManyRequestsException" in retry["ErrorEquals"] and retry["BackoffRate"] == 2
                    for retry in states[name]["Retry"])
-    assert states["SafeState"]["Next"] == "QuarantineFailed"
+    assert states["SafeState"]["Next"] == "LeftByHand?"
+    left = states["LeftByHand?"]
+    assert left["Choices"] == [{"Variable": "$.safe.status", "StringEquals": "superseded", "Next": "LeftQuarantine"}]
+    assert left["Default"] == "QuarantineFailed" and states["LeftQuarantine"]["Type"] == "Succeed"
+    # Begin gets the execution's input whole (a path to a field an older execution lacks would fail uncaught).
+    assert states["Begin"]["Parameters"]["started.$"] == "$"
+
+
+def test_the_quarantine_outlasts_its_longest_ladder(light):
+    # A timeout is a failure no Catch sees: the bot would stay "quarantined" with nothing behind it.
+    from botfleet.domain.quarantine import LONGEST_QUARANTINE_SECONDS
+
+    definition = _definition(light, "Quarantine")
+    assert LONGEST_QUARANTINE_SECONDS < definition["TimeoutSeconds"] <= 365 * 86400  # a Standard workflow's year

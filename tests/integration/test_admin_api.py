@@ -3,6 +3,7 @@
 import pytest
 
 from botfleet import runtime
+from botfleet.errors import Conflict
 from tests.integration.conftest import FakePublisher, load_handler
 from tests.support.events import LambdaContext, rest_event, ws_event
 
@@ -112,7 +113,19 @@ def test_bot_overrides(api, admin_token):
     assert listed[0]["id"] == bot["id"] and listed[0]["owner_id"]
     actions = [e["action"] for e in api.call("admin", "GET", "/api/admin/audit?since=2000-01-01T00:00:00Z",
                                              token=admin_token)[1]["items"]]
-    assert actions[:4] == ["bot.exchange", "bot.restart", "bot.resume", "bot.pause"]
+    assert actions[:5] == ["admin.bots.list", "bot.exchange", "bot.restart", "bot.resume", "bot.pause"]
+
+
+def test_an_admins_reads_are_audited_too(api, admin_token):
+    # The contract: every admin call. Who looked through every user's email, every bot, the log itself.
+    api.call("admin", "GET", "/api/admin/users?limit=5", token=admin_token)
+    api.call("admin", "GET", "/api/admin/bots", token=admin_token)
+    first = api.call("admin", "GET", "/api/admin/audit?action=user.block", token=admin_token)[1]["items"]
+    assert first == []  # a read of the log does not list itself
+    entries = api.call("admin", "GET", "/api/admin/audit", token=admin_token)[1]["items"]
+    assert [e["action"] for e in entries[:3]] == ["admin.audit.read", "admin.bots.list", "admin.users.list"]
+    assert entries[0]["after"] == {"action": "user.block", "count": 0, "page": False}
+    assert all(e["actor_email"] == "root@example.com" and e["request_id"] for e in entries[:3])
 
 
 def test_metrics_user_and_fleet(api, admin_token):
@@ -155,6 +168,9 @@ def test_a_temporary_password_from_a_reset_only_lets_its_user_choose_their_own(a
     status, body = api.call("bots", "GET", "/api/bots", token=token)
     assert (status, body["error"]["code"]) == (403, "password_change_required")
     assert api.call("auth", "GET", "/api/auth/me", token=token)[1]["must_change_password"] is True
+    # nor a socket, which would stream the account's trades and its private assistant replies
+    refused = load_handler("ws").handler(ws_event("$connect", "conn-temp", token=token), LambdaContext())
+    assert refused == {"statusCode": 403, "body": "password_change_required"}
     change = "/api/auth/password"
     refused = [api.call("auth", "POST", change, {"current_password": "guess", "new_password": "my own pass 42"},
                         token=token),
@@ -163,6 +179,7 @@ def test_a_temporary_password_from_a_reset_only_lets_its_user_choose_their_own(a
                         token=token)]
     assert [(status, body["error"]["code"]) for status, body in refused] == [
         (403, "wrong_password"), (422, "weak_password"), (422, "validation_error")]
+    assert refused[1][1]["error"]["message"].startswith("new_password: ")  # the field the request named
     status, fresh = api.call("auth", "POST", change, {"current_password": temporary, "new_password": "my own pass 42"},
                              token=token)
     assert status == 200 and fresh["user"]["must_change_password"] is False
@@ -183,3 +200,25 @@ def test_a_user_changes_their_password_and_their_other_sessions_end(api):
     assert status == 200 and fresh["user"]["id"] == user["id"] and fresh["user"]["must_change_password"] is False
     assert api.call("auth", "GET", "/api/auth/me", token=elsewhere[1]["access_token"])[0] == 401
     assert api.call("auth", "GET", "/api/auth/me", token=fresh["access_token"])[0] == 200
+
+
+def test_an_admin_cannot_reset_their_own_password_and_a_short_email_name_gets_a_temporary_one(api, admin_token):
+    # Their own: a token alone (stolen, left open) would set the password for good, past the current password.
+    me = api.call("auth", "GET", "/api/auth/me", token=admin_token)[1]
+    status, body = api.call("admin", "POST", f"/api/admin/users/{me['id']}/reset-password",
+                            {"new_password": "attacker pass 123"}, token=admin_token)
+    assert (status, body["error"]["code"]) == (409, "self_action")
+    assert api.call("auth", "POST", "/api/auth/login",
+                    {"email": "root@example.com", "password": "admin passphrase 9"})[0] == 200
+    # "a@...": a one-letter email name refused ~40 % of generated passwords (and most of a user's own).
+    _, user = api.register("a@example.com", "a strong pass 1", "A")
+    for _ in range(20):
+        status, body = api.call("admin", "POST", f"/api/admin/users/{user['id']}/reset-password", token=admin_token)
+        assert status == 200, body
+
+
+def test_provisioning_an_admin_on_an_address_a_user_took_is_refused(api):
+    api.register("boss@example.com", "correct horse 1", "Squatter")
+    with pytest.raises(Conflict) as taken:
+        runtime.auth().ensure_admin("boss@example.com", "admin passphrase 9")
+    assert taken.value.code == "admin_email_taken"

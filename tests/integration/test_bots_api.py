@@ -48,6 +48,8 @@ def test_another_users_bot_is_404_everywhere(api):
     ("change", "status", "message"),
     [
         ({"capital": "1"}, 422, "min notional"),
+        # Luno's 0.0005 BTC costs ~R 830 at the simulator's price: R 500 clears the R 10 notional, never trades.
+        ({"exchange": "luno", "symbol": "BTC/ZAR", "capital": "500"}, 422, "cannot buy the minimum amount"),
         ({"capital": 12.5}, 422, "capital"),
         ({"capital": "lots"}, 422, "capital"),
         ({"exchange": "ftx"}, 422, "exchange"),

@@ -98,3 +98,14 @@ def test_tick_ids_are_canonical_so_they_order_as_strings(aws, monkeypatch):
     assert reply["tick_id"] == "2026-11-24T10:00:00.000Z"
     assert "2026-11-24T10:00:00.000Z" < "2026-11-24T10:00:00.500Z"
     assert set(RecordingInvoker.calls) == {"2026-11-24T10:00:00.000Z"}
+
+
+def test_a_redelivered_tick_is_counted_once_in_the_fleets_metrics(aws):
+    # EventBridge delivers at least once; a redelivered tick that is still the newest runs again (harmlessly), and
+    # must not count twice in botfleet_ticks_total.
+    from botfleet import runtime
+
+    engine = load_handler("engine")
+    for tick in ("2026-11-24T10:00:00.000Z", "2026-11-24T10:00:00.000Z", "2026-11-24T10:01:00.000Z"):
+        engine.handler({"tick_id": tick, "shards": [0]}, LambdaContext())
+    assert runtime.bots().table.get("FLEET", "COUNTERS")["ticks"] == 2

@@ -50,6 +50,8 @@ def _tick(bot_id, minute):
 
 
 def _step(action, payload, **extra):
+    if action == "begin":  # the state machine hands its first step the execution's input, whole
+        extra = {"started": payload, **extra}
     return load_handler("quarantiner").handler({"action": action, **payload, **extra}, LambdaContext())
 
 
@@ -66,7 +68,8 @@ def test_a_trip_starts_one_quarantine_which_retrains_and_redeploys(api, executio
     report = _trip(api, token, bot["id"], 0)
     assert report["quarantined"] == 1
     ((name, payload),) = executions.started.items()
-    assert name == f"{bot['id']}-pause-1" and payload["pause_number"] == 1
+    assert payload["pause_number"] == 1 and payload["tick_id"]  # named after (bot, pause, the tick that tripped it)
+    assert name == f"{bot['id']}-pause-1-" + "".join(ch for ch in payload["tick_id"] if ch.isalnum())
     assert _tick(bot["id"], 1)["quarantined"] == 0  # the same tick replayed: nothing new starts
 
     ladder = _step("begin", payload)

@@ -55,10 +55,11 @@ def test_a_run_trains_reports_progress_and_its_model_is_applied_explicitly(api, 
     assert name == run["run_id"]
 
     prepared = _trainer({"action": "prepare", **payload})
-    assert prepared["total_chunks"] == 2 and sum(len(c["sets"]) for c in prepared["chunks"]) == 120
+    assert prepared["total_chunks"] == 2 and [c["chunk"] for c in prepared["chunks"]] == [0, 1]
     first = _trainer({"action": "evaluate", "item": prepared["chunks"][0]})
+    assert _trainer({"action": "evaluate", "item": prepared["chunks"][0]}) == first  # a retry: same sets, same result
     halfway = api.call("training", "GET", f"/api/training/status/{run['run_id']}", token=token)[1]
-    assert halfway["status"] == "running" and halfway["progress"] == 0.5
+    assert halfway["status"] == "running" and halfway["progress"] == 0.5  # the retried chunk counted once
     second = _trainer({"action": "evaluate", "item": prepared["chunks"][1]})
     _trainer({"action": "reduce", "results": [first, second], **payload})
 
@@ -77,6 +78,10 @@ def test_a_run_trains_reports_progress_and_its_model_is_applied_explicitly(api, 
     assert api.call("training", "POST", "/api/training/start", {"bot_id": bot["id"]}, token=token)[0] == 202
     history = api.call("training", "GET", f"/api/training/history?bot_id={bot['id']}", token=token)[1]["items"]
     assert [r["status"] for r in history] == ["queued", "succeeded"]
+    # A stop that read the run as running before it succeeded must not turn the saved model's run "stopped".
+    runs = runtime.training().runs
+    assert runs.finish(payload["owner_id"], run["run_id"], "stopped", "2030-01-01T00:00:00.000Z", {}) is False
+    assert api.call("training", "GET", f"/api/training/status/{run['run_id']}", token=token)[1]["status"] == "succeeded"
 
 
 def test_stop_turns_a_run_stopped_and_late_workers_cannot_revive_it(api, executions):

@@ -184,3 +184,25 @@ def test_a_new_days_first_tick_measures_todays_loss_from_its_own_start():
     assert RiskLimits().breach(late, D("91.5")) is None  # 8.5 % down today
     assert RiskLimits().breach(late, D("89.9")) == "daily_loss"  # the same day: 10.1 % down
     assert RiskLimits().breach(late.day_rolled(D("89.9"), "2026-01-02"), D("89.9")) is None  # a new day: 0 %
+
+
+def test_a_losing_sell_order_filled_in_parts_is_one_loss_of_the_streak():
+    # A resting sell filling over three ticks (or a live order matched in three parts) is one losing order: with
+    # max_consecutive_losses=3 it must not trip the breaker on its own.
+    ledger = Ledger.open("BTC", "USDT", D("1000")).fill("buy", D("3"), D("300"), D("0"), "USDT")[0]
+
+    def sell(books, amount, price, order):
+        return books.fill("sell", D(amount), D(amount) * D(price), D("0"), "USDT", order_id=order)[0]
+
+    for _ in range(3):
+        ledger = sell(ledger, "0.5", "90", "order-a")
+    assert ledger.consecutive_losses == 1
+    ledger = sell(ledger, "0.5", "80", "order-b")
+    assert ledger.consecutive_losses == 2
+    ledger = sell(ledger, "0.5", "150", "order-b")  # a later part of a losing order in profit: the streak stands
+    assert ledger.consecutive_losses == 2
+    assert Ledger.from_item(ledger.to_item()) == ledger  # the order it knows survives a write and a read
+    ledger = sell(ledger, "0.25", "150", "order-c")  # a winning order ends it
+    assert (ledger.consecutive_losses, ledger.loss_order) == (0, "")
+    # Without an order id (the backtester's single-fill orders) every losing fill counts, as before.
+    assert sell(sell(ledger, "0.1", "50", ""), "0.1", "50", "").consecutive_losses == 2

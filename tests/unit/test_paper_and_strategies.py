@@ -140,3 +140,13 @@ def test_capital_below_min_notional_names_it():
         check_capital("luno", "BTC/ZAR", D("9"))
     assert error.value.code == "below_min_notional"
     check_capital("luno", "BTC/ZAR", D("11"))
+
+
+def test_capital_that_cannot_buy_the_minimum_amount_at_the_price_names_it():
+    # Luno's BTC/ZAR minimum order is 0.0005 BTC: R 825 at R 1,650,000 (R 829.95 with the 0.6 % fee), so R 500
+    # clears the R 10 notional and would never trade.
+    with pytest.raises(Unprocessable, match=r"0.0005 BTC at 1650000 costs 829.95 ZAR with the fee") as error:
+        check_capital("luno", "BTC/ZAR", D("500"), D("1650000"))
+    assert error.value.code == "below_min_amount"
+    check_capital("luno", "BTC/ZAR", D("829.95"), D("1650000"))
+    check_capital("luno", "BTC/ZAR", D("500"))  # no price known: only the notional is checked

@@ -231,6 +231,7 @@ def test_a_post_refused_every_time_is_given_up_after_the_attempts():
     publisher.throttle["c1-0"] = 99
     report = broadcaster(connections, publisher, timer, attempts=4).broadcast([trade(f"u{u}", 1) for u in range(3)])
     assert (report.delivered, report.failed, report.retried) == (2, 1, 3)
+    assert report.throttled == 4  # each refusal counts, the last one's too (the quota alarm reads this)
     assert connections.removed == []  # refused is not gone
 
 

@@ -287,7 +287,7 @@ def test_emergency_stop_pauses_running_bots_and_stops_quarantined_ones_of_the_ca
     assert world.bots.get(ANN.user_id, quarantined.id).quarantine is None
     # The stopped bot's quarantine execution is stopped too, or it would redeploy the bot later.
     assert world.executions.stopped == [(world.executions.arn_of(execution_name(quarantined.id, 1)),
-                                         "resumed by hand")]
+                                         "stopped by hand")]
 
 
 def test_an_emergency_stop_touches_only_the_bots_its_preview_showed_in_the_state_shown(world):

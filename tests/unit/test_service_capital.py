@@ -232,3 +232,15 @@ def test_two_overlapping_reallocations_to_the_same_capital_move_the_money_once(w
     [record] = world.injections.records.values()
     assert (record["kind"], record["amount"]) == ("deposit", Decimal(1000)) and raced[0]["amount"] == "1000"
     assert world.stored().capital == Decimal(2000) and world.stored().cash == Decimal(2000)
+
+
+def test_a_paper_target_that_cannot_buy_the_minimum_amount_at_the_price_is_refused():
+    # Luno's 0.0005 BTC minimum costs R 829.95 with the fee at this price: R 500 would never trade.
+    world = World(FakeMarket({("luno", "BTC/ZAR"): Decimal("1650000")}))
+    luno = a_bot(ANN.user_id, exchange="luno", symbol="BTC/ZAR", capital="1000")
+    world.bots.create(luno)
+    with pytest.raises(Unprocessable) as small:
+        world.service.reallocate(ANN, luno.id, "500")
+    assert small.value.code == "below_min_amount" and world.injections.records == {}
+    world.service.reallocate(ANN, luno.id, "900")
+    assert world.stored(luno.id).capital == Decimal(900)

@@ -9,23 +9,26 @@ from dataclasses import replace
 import pytest
 
 from botfleet.clock import FixedClock
-from botfleet.domain.quarantine import QuarantineState
-from botfleet.errors import BadRequest, NotFound, Unprocessable, WriteConflict
+from botfleet.domain.quarantine import LONGEST_QUARANTINE_SECONDS, MAX_EXTENSIONS, QuarantineState
+from botfleet.errors import BadRequest, Conflict, NotFound, Unprocessable, WriteConflict
 from botfleet.services.admin import AuditTrail
 from botfleet.services.auth import Principal
-from botfleet.services.quarantine import QuarantineService, execution_name
+from botfleet.services.bots import BotService
+from botfleet.services.quarantine import QuarantineService, QuarantineSuperseded, ValidationsExhausted, execution_name
 from tests.support.fakes import (
     FakeAuditLog,
     FakeBotRepository,
     FakeExecutions,
     FakeMarket,
     FakeQuarantineLog,
+    FakeTradeRepository,
     a_bot,
 )
 
 ADMIN = Principal("usr_root", "root@example.com", "Root", "admin")
 ANN = Principal("usr_ann", "ann@example.com", "Ann", "user")
 BOB = Principal("usr_bob", "bob@example.com", "Bob", "user")
+TICK = "2026-01-01T00:01:00Z"
 
 
 class World:
@@ -85,13 +88,40 @@ def test_a_bad_configuration_is_refused_and_neither_saved_nor_audited(world, raw
 # --- the trigger and the ladder ------------------------------------------------------------------------------
 
 def test_the_trigger_starts_one_execution_per_bot_and_pause(world):
-    bot = world.tripped_bot()
+    bot = replace(world.tripped_bot(), last_tick=TICK)
     world.service.trigger(bot, 1)
     world.service.trigger(bot, 1)  # a replayed tick
     world.service.trigger(bot, 2)
     assert world.executions.started == {
-        execution_name(bot.id, 1): {"owner_id": ANN.user_id, "bot_id": bot.id, "pause_number": 1},
-        execution_name(bot.id, 2): {"owner_id": ANN.user_id, "bot_id": bot.id, "pause_number": 2}}
+        execution_name(bot.id, 1, TICK): {"owner_id": ANN.user_id, "bot_id": bot.id, "pause_number": 1,
+                                          "tick_id": TICK},
+        execution_name(bot.id, 2, TICK): {"owner_id": ANN.user_id, "bot_id": bot.id, "pause_number": 2,
+                                          "tick_id": TICK}}
+    assert execution_name(bot.id, 1, TICK) == f"{bot.id}-pause-1-20260101T000100Z"  # no ':' in a name
+
+
+def test_a_trip_whose_write_never_landed_leaves_the_next_trip_its_own_quarantine(world):
+    # Tick T trips the bot (pause 1) and starts its execution, but T's write loses to the owner's rename: the bot
+    # stays running with pause count 0, and that execution skips and closes. The trip at T+1 is pause 1 again; its
+    # execution must start (Step Functions refuses a closed execution's name) and quarantine the bot.
+    running = a_bot(ANN.user_id, last_tick="2026-01-01T00:00:00Z")
+    world.bots.create(running)
+    world.service.trigger(replace(running, status="paused", pause_count=1, last_tick=TICK), 1)
+    first = execution_name(running.id, 1, TICK)
+    world.service.sleep = lambda seconds: world.later(seconds=seconds)
+    assert world.service.begin(ANN.user_id, running.id, 1, TICK) == {"skip": True}
+    world.executions.close(first)
+    later = "2026-01-01T00:02:00Z"
+    tripped = world.bots.save(replace(world.bot(running), status="paused", pause_reason="max_drawdown",
+                                      pause_count=1, last_tick=later))
+    world.service.trigger(tripped, 1)
+    second = execution_name(running.id, 1, later)
+    assert second != first and second in world.executions.started
+    assert world.service.begin(ANN.user_id, running.id, 1, TICK) == {"skip": True}  # T's, had it still run
+    assert world.service.begin(ANN.user_id, running.id, 1, later)["skip"] is False
+    assert world.bot(running).status == "quarantined" and world.bot(running).quarantine.tick == later
+    world.service.release(world.bot(running))
+    assert world.executions.stopped == [(world.executions.arn_of(second), "put back in the market by hand")]
 
 
 def test_begin_quarantines_the_bot_for_its_rung_of_the_ladder(world):
@@ -168,7 +198,40 @@ def test_a_failed_validation_extends_the_wait_up_the_ladder(world):
     step = world.service.extend(ANN.user_id, bot.id, 1, 0)
     assert step == {"skip": False, "regenerate": False, "wait_seconds": 10800, "extension": 1}
     assert world.bot(bot).quarantine.since == "2026-01-01T00:00:01.000Z"
-    assert world.service.extend(ANN.user_id, bot.id, 1, 5)["wait_seconds"] == 86400  # beyond the ladder: longest
+    assert world.service.extend(ANN.user_id, bot.id, 1, 4)["wait_seconds"] == 86400  # beyond the ladder: longest
+
+
+def test_a_quarantine_whose_models_keep_failing_validation_ends_and_leaves_the_bot_paused_for_a_person(world):
+    # Unbounded, the waits would outlast the execution's timeout, which no Catch sees: "quarantined" for good.
+    bot = world.tripped_bot()
+    world.service.begin(ANN.user_id, bot.id, 1)
+    world.later()
+    with pytest.raises(ValidationsExhausted) as exhausted:
+        world.service.extend(ANN.user_id, bot.id, 1, MAX_EXTENSIONS)
+    error = {"Error": "ValidationsExhausted", "Cause": str(exhausted.value)}
+    assert world.service.safe_state(ANN.user_id, bot.id, 1, error) == {"status": "paused"}
+    stored = world.bot(bot)
+    assert (stored.status, stored.pause_reason) == ("paused", "quarantine_failed")
+    failed = world.service.history(ANN, bot.id, 1, None)[0][0]
+    assert failed["kind"] == "failed" and "6 retrained models in a row failed" in failed["message"]
+    assert LONGEST_QUARANTINE_SECONDS == 30 * 86400 * (1 + MAX_EXTENSIONS)
+
+
+def test_the_safe_state_lands_over_a_concurrent_write(world):
+    # The owner renames the bot just as the Catch runs: a single versioned save lost, leaving it "quarantined".
+    bot = world.tripped_bot()
+    world.service.begin(ANN.user_id, bot.id, 1)
+    save, renamed = world.bots.save, []
+
+    def save_after_the_owners_rename(changed):
+        if not renamed:
+            renamed.append(save(replace(world.bot(bot), name="renamed")))  # lands first, with the next version
+        return save(changed)
+
+    world.bots.save = save_after_the_owners_rename
+    assert world.service.safe_state(ANN.user_id, bot.id, 1, {"Error": "States.TaskFailed"}) == {"status": "paused"}
+    stored = world.bot(bot)
+    assert (stored.status, stored.pause_reason, stored.name) == ("paused", "quarantine_failed", "renamed")
 
 
 def test_retrain_moves_through_its_stages_and_reports_the_validation(world):
@@ -203,15 +266,19 @@ def test_redeploy_rebases_the_books_ends_the_quarantine_and_is_recorded(world):
 
 def test_redeploy_retries_over_a_concurrent_write_and_fails_loudly_when_it_cannot_save(world):
     bot = world.tripped_bot()
+    world.service.begin(ANN.user_id, bot.id, 1)
+    world.later()
     world.bots.interfere(lambda b: replace(b, name="renamed meanwhile"))
     world.service.redeploy(ANN.user_id, bot.id, 1, {"fast": 6, "slow": 30})
     assert world.bot(bot).name == "renamed meanwhile" and world.bot(bot).status == "running"
+    other = world.tripped_bot(name="grid-2")
+    world.service.begin(ANN.user_id, other.id, 1)
     world.bots.interfere(times=3)
     with pytest.raises(WriteConflict):
-        world.service.redeploy(ANN.user_id, bot.id, 1, {"fast": 7, "slow": 30})
+        world.service.redeploy(ANN.user_id, other.id, 1, {"fast": 7, "slow": 30})
     with pytest.raises(NotFound):
         world.service.redeploy(ANN.user_id, "bot_gone", 1, {"fast": 6, "slow": 30})
-    assert [e["kind"] for e in world.service.history(ANN, bot.id, 10, None)[0]] == ["redeployed"]  # just the one
+    assert [e["kind"] for e in world.service.history(ANN, bot.id, 10, None)[0]] == ["redeployed", "quarantined"]
 
 
 def test_release_stops_the_execution_of_that_pause_and_says_so(world):
@@ -219,7 +286,8 @@ def test_release_stops_the_execution_of_that_pause_and_says_so(world):
     world.service.begin(ANN.user_id, bot.id, 1)
     world.later()
     world.service.release(world.bot(bot))
-    assert world.executions.stopped == [(world.executions.arn_of(execution_name(bot.id, 1)), "resumed by hand")]
+    assert world.executions.stopped == [(world.executions.arn_of(execution_name(bot.id, 1)),
+                                         "put back in the market by hand")]
     assert world.service.history(ANN, bot.id, 1, None)[0][0]["kind"] == "released"
 
 
@@ -249,6 +317,55 @@ def test_regenerate_replaces_the_bot_with_its_next_generation(world):
     # The parent's history stays in the owner's partition, and its id still finds it.
     kinds = [event["kind"] for event in world.service.history(ANN, bot.id, 10, None)[0]]
     assert kinds[0] == "regenerated" and "regenerating" in kinds
+
+
+def test_a_regeneration_retried_after_a_crash_between_its_writes_makes_one_successor(world):
+    bot = world.tripped_bot(pause_count=4)
+    world.service.begin(ANN.user_id, bot.id, 4)
+    delete = world.bots.delete
+    world.bots.delete = lambda parent: (_ for _ in ()).throw(ConnectionError("the Lambda died here"))
+    with pytest.raises(ConnectionError):
+        world.service.regenerate(ANN.user_id, bot.id, 4)
+    world.bots.delete = delete
+    result = world.service.regenerate(ANN.user_id, bot.id, 4)  # Step Functions retries the step
+    assert world.bot(bot) is None
+    assert [b.id for b in world.bots.all_of_owner(ANN.user_id)] == [result["successor_id"]]
+
+
+def test_a_regenerating_bot_cannot_be_resumed_stopped_or_deleted_by_its_owner(world):
+    # The step would create the successor of a bot its owner had just put back: two bots on one capital.
+    bot = world.tripped_bot(pause_count=4)
+    world.service.begin(ANN.user_id, bot.id, 4)
+    bots = BotService(world.bots, FakeTradeRepository(), world.clock, quarantine=world.service)
+    for action in ("resume", "stop", "pause"):
+        with pytest.raises(Conflict) as refused:
+            bots.lifecycle(ANN, bot.id, action)
+        assert refused.value.code == "regenerating"
+    with pytest.raises(Conflict):
+        bots.delete(ANN, bot.id)
+    assert world.bot(bot).quarantine.stage == "regenerating" and world.executions.stopped == []
+
+
+@pytest.mark.parametrize("by_hand", ["resume", "stop", "delete"])
+def test_a_late_step_of_a_quarantine_its_owner_ended_changes_nothing(world, by_hand):
+    # StopExecution does not halt a Lambda already running: its step must not redeploy (or pause) the bot the
+    # owner resumed, stopped or deleted meanwhile.
+    bot = world.tripped_bot()
+    world.service.begin(ANN.user_id, bot.id, 1)
+    bots = BotService(world.bots, FakeTradeRepository(), world.clock, quarantine=world.service)
+    if by_hand == "delete":
+        bots.delete(ANN, bot.id)
+    else:
+        bots.lifecycle(ANN, bot.id, by_hand)
+    left = world.bot(bot)
+    with pytest.raises((QuarantineSuperseded, NotFound)):
+        world.service.redeploy(ANN.user_id, bot.id, 1, {"fast": 6, "slow": 30})
+    with pytest.raises((QuarantineSuperseded, NotFound)):
+        world.service.retrain(ANN.user_id, bot.id, 1)
+    outcome = world.service.safe_state(ANN.user_id, bot.id, 1, {"Error": "QuarantineSuperseded"})
+    assert outcome == {"status": "gone" if by_hand == "delete" else "superseded"}
+    assert world.bot(bot) == left  # as the owner left it
+    assert world.executions.stopped  # and its execution was stopped
 
 
 # --- history -------------------------------------------------------------------------------------------------

@@ -3,9 +3,14 @@ late workers cannot revive a stopped run, a trained model is applied only after 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from botfleet.clock import FixedClock
+from botfleet.domain.strategies import STRATEGIES, validate_params
+from botfleet.domain.training import search_space
+from botfleet.domain.training_limits import MAX_BUDGET, MAX_CANDLES
 from botfleet.errors import BadRequest, Conflict, NotFound, Unprocessable
 from botfleet.services.auth import Principal
 from botfleet.services.training import TrainingService
@@ -127,7 +132,7 @@ def test_a_start_that_fails_leaves_a_failed_run_and_no_lock():
 def test_the_state_machine_steps_run_a_training_to_success(world):
     run = world.start()
     prepared = world.service.prepare(run["run_id"], ANN.user_id, world.bot.id)
-    assert prepared["total_chunks"] == 1 and len(prepared["chunks"][0]["sets"]) == BUDGET
+    assert prepared["total_chunks"] == 1 and len(world.service.chunk_sets(prepared["chunks"][0])) == BUDGET
     assert world.status(run["run_id"])["status"] == "running"
     results = [world.service.evaluate(chunk) for chunk in prepared["chunks"]]
     assert world.status(run["run_id"])["chunks"] == {"done": 1, "total": 1}
@@ -137,6 +142,23 @@ def test_the_state_machine_steps_run_a_training_to_success(world):
     assert done["best"]["params"] == reduced["best"]["params"]
     assert (world.bot.id, run["run_id"]) in world.runs.models
     assert world.bot.id not in world.runs.locks
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_the_largest_run_keeps_the_state_machines_state_under_its_256_kib_limit(strategy):
+    # Step Functions fails an execution whose state passes 256 KiB, and no Catch sees it: the run would stay
+    # "running" with its bot locked. The state holds the prepared items and then every chunk's kept results.
+    world = World()
+    bot = a_bot(ANN.user_id, strategy=strategy, params=validate_params(STRATEGIES[strategy], None))
+    world.bots.create(bot)
+    run = world.service.start(ANN, bot.id, MAX_BUDGET, MAX_CANDLES)
+    prepared = world.service.prepare(run["run_id"], ANN.user_id, bot.id)
+    sets = [world.service.chunk_sets(item) for item in prepared["chunks"]]
+    assert sum(map(len, sets)) == len(search_space(strategy, MAX_BUDGET, seed=run["run_id"]))
+    results = [[scored(chunk[0], 1.23456789)] * 5 for chunk in sets]  # evaluate keeps 5 a chunk
+    state = {"run_id": run["run_id"], "owner_id": ANN.user_id, "bot_id": bot.id, "prepared": prepared,
+             "results": results}
+    assert len(json.dumps(state, separators=(",", ":"))) < 200 * 1024
 
 
 def test_stop_wins_over_a_late_finish(world):

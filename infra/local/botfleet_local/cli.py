@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     smoke.add_argument("--tick-function", default=None, metavar="NAME",
                        help="the deployed tick function, for --tick invoke (boto3's credentials, region and "
                             "AWS_ENDPOINT_URL)")
+    smoke.add_argument("--provision-function", default=os.environ.get("BOTFLEET_PROVISION_FUNCTION") or None,
+                       metavar="NAME",
+                       help="the stack's provision function (its ProvisionFunctionName output): with --tick invoke or "
+                            "schedule, the market is first moved through it as the control plane moves it, so the "
+                            "bot's first tick trades (without it, a tick of the random walk trades about half the "
+                            "time) (env BOTFLEET_PROVISION_FUNCTION)")
     smoke.add_argument("--timeout", type=float, default=90.0,
                        help="seconds to wait for anything asynchronous: a fill, a socket event, training (default 90)")
     smoke.add_argument("--openapi", type=Path, default=None,
@@ -82,7 +88,8 @@ def run_smoke(args: argparse.Namespace) -> int:
     from .smoke import Options, main
 
     options = Options(base_url=args.base_url, admin_email=args.admin_email, admin_password=args.admin_password,
-                      tick=args.tick, tick_function=args.tick_function, timeout=args.timeout, openapi=args.openapi)
+                      tick=args.tick, tick_function=args.tick_function, provision_function=args.provision_function,
+                      timeout=args.timeout, openapi=args.openapi)
     return main(options, as_json=args.json)
 
 

@@ -42,8 +42,9 @@ SECRET = "AWS::SecretsManager::Secret"
 # Dropped without emulation; a warning names them. Node.js custom resources never finish here.
 _CUSTOM_TYPES = ("AWS::CloudFormation::CustomResource",)
 # Dropped types whose absence changes nothing a local run can observe (logged at INFO, not WARNING):
-# EventInvokeConfig only sets async retries/age, which the local async queue does not emulate anyway.
-_HARMLESS = {"AWS::CDK::Metadata", "AWS::Lambda::EventInvokeConfig"}
+# EventInvokeConfig only sets async retries/age, which the local async queue does not emulate anyway; alarms (and
+# their topic's policy) watch CloudWatch metrics, which nothing publishes here.
+_HARMLESS = {"AWS::CDK::Metadata", "AWS::Lambda::EventInvokeConfig", "AWS::CloudWatch::Alarm", "AWS::SNS::TopicPolicy"}
 
 
 @dataclass

@@ -61,6 +61,7 @@ class Options:
     admin_password: str | None = None
     tick: str = "auto"  # auto | control-plane | invoke | schedule | none (see the module's docstring)
     tick_function: str | None = None
+    provision_function: str | None = None  # moves the market before an invoked or scheduled tick (see `trade`)
     timeout: float = 90.0  # the longest wait for anything asynchronous: a fill, a socket event, training progress
     openapi: Path | None = None
 
@@ -360,10 +361,13 @@ class SmokeCheck:
             how = self._tick_through_control_plane()
             trades = self._wait_for_trades(token, min(self.options.timeout, 10))
         elif self.tick == "invoke":
+            moved = self._move_through_provisioning()
             trades, how = self._tick_by_invoking(token)
+            how = moved + how
         else:
+            moved = self._move_through_provisioning()
             trades = self._wait_for_trades(token, self.options.timeout)
-            how = "the stack's own schedule"
+            how = moved + "the stack's own schedule"
         if not trades:
             raise Failed(f"no trade within {time.monotonic() - started:.0f} s ({how})")
         trade = trades[-1]  # the first fill (newest first)
@@ -384,6 +388,23 @@ class SmokeCheck:
         if not fired.json().get("idle", True):
             raise Failed("the tick's work did not finish within the control plane's wait")
         return f"a {MARKET_MOVE_PCT:+d} % market move and one fired tick"
+
+    def _move_through_provisioning(self) -> str:
+        """The control plane's move, on a deployed stack: the provision function's `market_move`. Without it the
+        bot trades only when the random walk happens to cross its averages, which the one or two scheduled ticks
+        of a 90 s wait often do not."""
+        if not self.options.provision_function:
+            return ""
+        import boto3
+
+        lam = boto3.client("lambda", region_name=os.environ.get("AWS_REGION") or None)
+        reply = lam.invoke(FunctionName=self.options.provision_function, Payload=json.dumps(
+            {"action": "market_move", "exchange": BOT["exchange"], "symbol": BOT["symbol"],
+             "move_pct": MARKET_MOVE_PCT}).encode())
+        answer = reply["Payload"].read()
+        if "FunctionError" in reply or not json.loads(answer or b"{}").get("ok"):
+            raise Failed(f"the market move failed: {answer[:200]!r}")
+        return f"a {MARKET_MOVE_PCT:+d} % market move through {self.options.provision_function}, then "
 
     def _tick_by_invoking(self, token: str) -> tuple[list[dict[str, Any]], str]:
         if not self.options.tick_function:

@@ -131,7 +131,8 @@ def accounts():
 def bot_service():
     from botfleet.services.bots import BotService
 
-    return BotService(bots(), trades(), clock(), keys=keys(), audit=audit(), quarantine=quarantine())
+    return BotService(bots(), trades(), clock(), keys=keys(), audit=audit(), quarantine=quarantine(),
+                      market_data=market_data())
 
 
 @_component

@@ -131,7 +131,9 @@ def quarantine_event_view(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def training_run_view(item: dict[str, Any]) -> dict[str, Any]:
-    total, done = int(item.get("total_chunks", 0)), int(item.get("done_chunks", 0))
+    total = int(item.get("total_chunks", 0))
+    # chunks_done: the evaluated chunks' indexes (a retry counts once); done_chunks: a count, in older runs
+    done = len(item["chunks_done"]) if "chunks_done" in item else int(item.get("done_chunks", 0))
     status = item["status"]
     progress = 1.0 if status == "succeeded" else (round(min(done / total, 1.0), 4) if total else 0.0)
     view = {key: item.get(key) for key in ("run_id", "bot_id", "status", "strategy", "exchange", "symbol",

@@ -61,18 +61,19 @@ class FakeTrainingRuns:
         return paged(runs, limit, cursor, f"runs-of-bot:{bot_id}")
 
     def advance(self, owner_id: str, run_id: str, now: str, *, set_fields: dict[str, Any] | None = None,
-                add_fields: dict[str, int] | None = None) -> bool:
+                add_fields: dict[str, int | set[int]] | None = None) -> bool:
         run = self.runs.get((owner_id, run_id))
         if run is None or run.get("status") in ("stopped", "failed"):
             return False
         run.update(copied(set_fields or {}), updated_at=now)
-        for name, amount in (add_fields or {}).items():
-            run[name] = run.get(name, 0) + amount
+        for name, amount in (add_fields or {}).items():  # DynamoDB's ADD: a number counts up, a set joins
+            run[name] = run.get(name, set()) | amount if isinstance(amount, set) else run.get(name, 0) + amount
         return True
 
     def finish(self, owner_id: str, run_id: str, status: str, now: str, fields: dict[str, Any]) -> bool:
         run = self.runs.get((owner_id, run_id))
-        if run is None or run.get("status") == "stopped":
+        if run is None or run.get("status") == "stopped" or (
+                status == "stopped" and run.get("status") not in ("queued", "running")):
             return False
         run.update(copied(fields), status=status, updated_at=now, finished_at=now)
         return True
@@ -111,23 +112,29 @@ class FakeQuarantineLog:
 
 class FakeExecutions:
     """Mirrors adapters/stepfunctions.py (StepFunctionsExecutions) with nothing running: a start is recorded and
-    idempotent by name (the same name and input give the first ARN, another input ExecutionAlreadyExists);
+    idempotent by name as Step Functions' standard workflows are (while the execution runs, the same name and
+    input give the first ARN; another input, or any start after it closed (`close`), ExecutionAlreadyExists);
     stops are recorded, an unknown one ignored like ExecutionDoesNotExist. `fail_starts` makes starts raise."""
 
     ARN = "arn:aws:states:us-east-1:000000000000:stateMachine:fake"
 
     def __init__(self, *, fail_starts: bool = False):
         self.started: dict[str, dict[str, Any]] = {}  # name -> payload
+        self.closed: set[str] = set()  # names of executions that have ended
         self.stopped: list[tuple[str, str]] = []  # (execution arn, cause)
         self.fail_starts = fail_starts
 
     def start(self, name: str, payload: dict[str, Any]) -> str:
         if self.fail_starts:
             raise ConnectionError("step functions is unreachable")
-        if name in self.started and self.started[name] != payload:
+        if name in self.closed or (name in self.started and self.started[name] != payload):
             raise AlreadyExists(name)  # what the adapter raises for Step Functions' ExecutionAlreadyExists
         self.started[name] = copied(payload)
         return self.arn_of(name)
+
+    def close(self, name: str) -> None:
+        """The execution ended (succeeded, skipped, failed): its name cannot start another for 90 days."""
+        self.closed.add(name)
 
     def stop(self, execution_arn: str, cause: str) -> None:
         self.stopped.append((execution_arn, cause[:256]))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 from typing import Any
 
 from botfleet.domain.exchanges import get_exchange
 from botfleet.domain.ledger import Ledger
+from botfleet.domain.money import CAPITAL, money_str
 from botfleet.domain.orders import RestingOrder
 from botfleet.domain.quarantine import QuarantineState
 from botfleet.domain.risk import RiskLimits
@@ -73,6 +74,12 @@ class Bot:
     quarantine: QuarantineState | None = None  # while quarantined (or after it failed): where it stands
 
     @property
+    def regenerating(self) -> bool:
+        """Its quarantine is replacing it with its next generation: no one may start, pause, resume, stop or delete
+        it meanwhile (the step would create the successor of a bot its owner had just put back)."""
+        return self.status == "quarantined" and self.quarantine is not None and self.quarantine.stage == "regenerating"
+
+    @property
     def quote_currency(self) -> str:
         return self.symbol.split("/")[1]
 
@@ -131,6 +138,9 @@ class Bot:
 def next_status(bot: Bot, action: str) -> str:
     """The status `action` leads to, or a 409 naming why it is not allowed now."""
     allowed_from, target = TRANSITIONS[action]
+    if bot.regenerating:
+        raise Conflict(f"cannot {action} a bot that is being replaced by its next generation; try again in a minute",
+                       code="regenerating")
     if bot.status not in allowed_from:
         raise Conflict(
             f"cannot {action} a bot that is {bot.status} (allowed from: {', '.join(allowed_from)})",
@@ -139,8 +149,13 @@ def next_status(bot: Bot, action: str) -> str:
     return target
 
 
-def check_capital(exchange_id: str, symbol: str, capital: Decimal) -> None:
-    """Capital must cover at least one minimum order on the exchange (with its fee)."""
+CAPITAL_QUANTUM = Decimal(1).scaleb(-CAPITAL.places)  # the precision a capital is given in
+
+
+def check_capital(exchange_id: str, symbol: str, capital: Decimal, price: Decimal | None = None) -> None:
+    """Capital must cover at least one minimum order on the exchange (with its fee): its minimum notional and, at
+    `price` (where the caller knows the price the bot would trade at), its minimum amount. A bot below either
+    would run and never trade."""
     exchange = get_exchange(exchange_id)
     rules = exchange.rules(symbol)
     if capital <= 0:
@@ -152,6 +167,17 @@ def check_capital(exchange_id: str, symbol: str, capital: Decimal) -> None:
             f"{capital} {rules.quote} is below the min notional of {exchange.name} {symbol} "
             f"({rules.min_notional} {rules.quote} plus fee)",
             code="below_min_notional",
+        )
+    if price is None or price <= 0:
+        return
+    smallest_order = rules.min_amount * price * (1 + exchange.taker_fee)
+    if capital < smallest_order:
+        raise Unprocessable(
+            "capital",
+            f"{capital} {rules.quote} cannot buy the minimum amount of {exchange.name} {symbol}: "
+            f"{rules.min_amount} {rules.base} at {price} costs "
+            f"{money_str(smallest_order.quantize(CAPITAL_QUANTUM, rounding=ROUND_UP))} {rules.quote} with the fee",
+            code="below_min_amount",
         )
 
 

@@ -9,6 +9,7 @@ Two independent records are kept, so the books can be reconciled like double-ent
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,9 @@ TOLERANCE = Decimal("0.00000001")  # rounding slack of proportional cost-basis a
 # a bot holding through a rally would otherwise be written on every tick that sets a new high. The stored peak is
 # then never more than 0.1 % below the true one, so a drawdown breaker trips at most ~0.1 percentage point late.
 PEAK_RESOLUTION = Decimal("0.001")
+# The losing streak knows an order again by 12 hex digits of a hash of its client order id: enough to tell one bot's
+# orders apart, in 12 bytes of the bot's item rather than a paper id's ~50.
+ORDER_MARK_DIGITS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +37,10 @@ class Ledger:
     cost_basis: Decimal = ZERO  # quote paid (fees included) for the base currently held
     realized_pnl: Decimal = ZERO
     fees_paid: Decimal = ZERO  # valued in quote at each fill's price
-    consecutive_losses: int = 0
+    consecutive_losses: int = 0  # sell orders in a row that realized a loss (not fills: see `fill`)
+    # The last losing sell order counted (a hash of its client order id; "" after a gain): its further fills
+    # (a resting order filling over ticks, a live order matched in parts) are the same loss, not new ones.
+    loss_order: str = ""
     fills: int = 0  # executions booked: with the trial balance below, the bot's trade totals (domain.bots)
     # the trial balance: totals only ever added to
     contributed: Decimal = ZERO  # allocated capital: initial + deposits - withdrawals
@@ -114,10 +121,10 @@ class Ledger:
 
     # --- fills -----------------------------------------------------------------------------------
     def fill(self, side: str, amount: Decimal, cost: Decimal, fee: Decimal, fee_currency: str,
-             *, reserved: bool = False) -> tuple[Ledger, Decimal]:
+             *, reserved: bool = False, order_id: str = "") -> tuple[Ledger, Decimal]:
         """Apply one execution of `amount` base for `cost` quote (before fees). `reserved` takes the paid side
-        from the order's reservation instead of free balance. Returns the new ledger and the realized P&L of
-        this fill (zero for buys)."""
+        from the order's reservation instead of free balance; `order_id` is the order it belongs to ("": an order
+        of its own). Returns the new ledger and the realized P&L of this fill (zero for buys)."""
         fee_in_quote = fee if fee_currency == self.quote else fee * cost / amount
         ledger = self
         if side == "buy":
@@ -137,10 +144,10 @@ class Ledger:
             basis_sold = ledger.cost_basis * given / held if held > 0 else ZERO
             realized = received - basis_sold
             ledger = ledger._debit_base(given, reserved)
-            losses = ledger.consecutive_losses + 1 if realized < 0 else 0
+            losses, loss_order = ledger._losing_streak(realized, order_id)
             ledger = replace(
                 ledger, quote_free=ledger.quote_free + received, cost_basis=ledger.cost_basis - basis_sold,
-                realized_pnl=ledger.realized_pnl + realized, consecutive_losses=losses,
+                realized_pnl=ledger.realized_pnl + realized, consecutive_losses=losses, loss_order=loss_order,
                 sold_quote=ledger.sold_quote + cost, sold_base=ledger.sold_base + amount,
             )
         ledger = replace(
@@ -151,6 +158,17 @@ class Ledger:
         if ledger.base_total == 0:
             ledger = replace(ledger, cost_basis=ZERO)  # no position, no basis: no rounding residue
         return ledger, realized
+
+    def _losing_streak(self, realized: Decimal, order_id: str) -> tuple[int, str]:
+        """The streak after a sell fill. The breaker counts losing sell orders: a second part of an order already
+        counted is not another loss (a resting sell filling in three ticks would count three), and a profitable
+        part of it does not end the streak its loss started."""
+        mark = hashlib.sha256(order_id.encode()).hexdigest()[:ORDER_MARK_DIGITS] if order_id else ""
+        if mark and mark == self.loss_order:
+            return self.consecutive_losses, self.loss_order
+        if realized < 0:
+            return self.consecutive_losses + 1, mark
+        return 0, ""
 
     def _debit_quote(self, amount: Decimal, reserved: bool) -> Ledger:
         if reserved:
@@ -220,7 +238,10 @@ class Ledger:
 
     # --- persistence ---------------------------------------------------------------------------------
     def to_item(self) -> dict[str, Any]:
-        return asdict(self)
+        item = asdict(self)
+        if not item["loss_order"]:
+            del item["loss_order"]  # most books: no losing streak to remember, and no bytes in a ~900-byte item
+        return item
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Ledger:

@@ -133,5 +133,5 @@ class PaperVenue:
 
     def breaker_message(self, breach: str, ledger: Ledger, mark: Decimal) -> str:
         return (f"circuit breaker {breach}: drawdown {ledger.drawdown_pct(mark):.2f} %, "
-                f"daily loss {ledger.daily_loss_pct(mark):.2f} %, {ledger.consecutive_losses} losing trades in a row")
+                f"daily loss {ledger.daily_loss_pct(mark):.2f} %, {ledger.consecutive_losses} losing sells in a row")
 

@@ -13,6 +13,13 @@ from botfleet.errors import Unprocessable
 DEFAULT_DURATIONS = (3600, 10800, 86400)  # 1 h, 3 h, 24 h
 DEFAULT_MAX_PAUSES = 4
 STAGES = ("waiting", "retraining", "validating", "redeploying", "regenerating")
+MAX_WAIT_SECONDS = 30 * 86400  # the longest rung an admin may configure
+# Retrained models that fail validation in one quarantine before it gives up and leaves the bot paused for a person
+# (each failure climbs a rung): without a bound, a bot that never validates waits forever, past its execution's
+# timeout, which no Catch sees (the bot would stay "quarantined" with nothing behind it).
+MAX_EXTENSIONS = 5
+# Every wait of one quarantine at its longest: the state machine's timeout is set above it (infra/quarantine.py).
+LONGEST_QUARANTINE_SECONDS = MAX_WAIT_SECONDS * (1 + MAX_EXTENSIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +33,7 @@ class QuarantineState:
     since: str | None = None  # ISO time the current wait began
     reason: str | None = None  # the pause reason that started it
     extension: int | None = None  # how many rungs further up the ladder failed validations have pushed it
+    tick: str | None = None  # the tick whose pause started it: with pause_number, its execution's name
 
     def at_stage(self, stage: str, now_iso: str, **changes: Any) -> QuarantineState:
         """The quarantine moved on to `stage`; a (new) wait starts its countdown now."""
@@ -63,8 +71,9 @@ class QuarantineConfig:
         if not isinstance(durations, list) or not durations or len(durations) > 20:
             raise Unprocessable("durations_seconds", "must be a list of 1 to 20 durations in seconds")
         for index, value in enumerate(durations):
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 30 * 86400:
-                raise Unprocessable(f"durations_seconds.{index}", "must be a whole number of seconds from 1 to 2592000")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_WAIT_SECONDS:
+                raise Unprocessable(f"durations_seconds.{index}",
+                                    f"must be a whole number of seconds from 1 to {MAX_WAIT_SECONDS}")
         if any(later <= earlier for earlier, later in itertools.pairwise(durations)):
             raise Unprocessable("durations_seconds", "must be strictly ascending (each wait longer than the last)")
         max_pauses = raw.get("max_pauses")

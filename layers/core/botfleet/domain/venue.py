@@ -72,7 +72,7 @@ class Tick:
     def record(self, fill: Fill, client_order_id: str, order_type: str, *, reserved: bool = False) -> None:
         """Book a fill: `reserved` pays from the order's reservation instead of the free balance."""
         self.ledger, realized = self.ledger.fill(fill.side, fill.amount, fill.cost, fill.fee, fill.fee_currency,
-                                                 reserved=reserved)
+                                                 reserved=reserved, order_id=client_order_id)
         self.executions.append(Execution(fill, client_order_id, order_type, realized))
 
     def event(self, kind: str, message: str, **details: Any) -> None:

@@ -53,9 +53,21 @@ class AdminService:
         self.quarantine = quarantine
 
     # --- users -----------------------------------------------------------------------------------
-    def list_users(self, limit: int, cursor: str | None):
+    # Reads are audited too (the contract: every admin call): who looked through every user's email, every bot
+    # and the log itself. After the read, so a listing of the log does not show its own entry.
+    def list_users(self, admin: Principal, limit: int, cursor: str | None, request_id: str | None = None):
         items, next_cursor = self.users.list_all(limit, cursor)
+        self.audit.record(admin, "admin.users.list", "users", None, {"count": len(items), "page": bool(cursor)},
+                          request_id)
         return [admin_user_view(user) for user in items], next_cursor
+
+    def audit_entries(self, admin: Principal, limit: int, cursor: str | None, filters: dict[str, str | None],
+                      request_id: str | None = None):
+        items, next_cursor = self.audit.log.list(limit, cursor, **filters)
+        self.audit.record(admin, "admin.audit.read", "audit", None,
+                          {**{key: value for key, value in filters.items() if value}, "count": len(items),
+                           "page": bool(cursor)}, request_id)
+        return items, next_cursor
 
     def _user(self, user_id: str) -> dict[str, Any]:
         user = self.users.get(user_id)
@@ -72,10 +84,13 @@ class AdminService:
         return self.sessions.close_all(user_id) if self.sessions is not None else 0
 
     def reset_password(self, admin: Principal, user_id: str, new_password: str | None, request_id: str | None):
+        # Not their own: an admin's token alone (stolen, left open) must not set the account's password for good,
+        # past the current password that POST /api/auth/password asks for and its throttle.
+        self._not_self(admin, user_id, "reset the password of")
         user = self._user(user_id)
         temporary = new_password is None
-        password = new_password if new_password is not None else generate_password()
-        check_password_strength(password, user["email"])
+        password = new_password if new_password is not None else generate_password(user["email"])
+        check_password_strength(password, user["email"], field="new_password")
         self.users.update_fields(user_id, {"password_hash": self.hasher.hash(password),
                                            "must_change_password": temporary}, revoke_tokens=True)
         self._close_connections(user_id)
@@ -111,8 +126,10 @@ class AdminService:
         self.audit.record(admin, "user.delete", f"user:{user_id}", admin_user_view(user), removed, request_id)
 
     # --- bots ------------------------------------------------------------------------------------
-    def list_bots(self, limit: int, cursor: str | None):
+    def list_bots(self, admin: Principal, limit: int, cursor: str | None, request_id: str | None = None):
         bots, next_cursor = self.bots.list_all(limit, cursor)
+        self.audit.record(admin, "admin.bots.list", "bots", None, {"count": len(bots), "page": bool(cursor)},
+                          request_id)
         return [{**bot_view(bot), "owner_id": bot.owner_id} for bot in bots], next_cursor
 
     def _bot(self, bot_id: str) -> Bot:
@@ -132,7 +149,9 @@ class AdminService:
             raise NotFound(f"bot {bot_id} not found")
         bot, saved = result
         if bot.status == "quarantined" and saved.status != "quarantined" and self.quarantine:
-            self.quarantine.release(bot)  # an admin put it back (or stopped it): its quarantine stops
+            # an admin put it back (or paused it): its quarantine stops
+            self.quarantine.release(bot, "paused by an admin" if saved.status == "paused" else
+                                    "put back in the market by an admin")
         before = {key: bot_view(bot)[key] for key in ("status", "pause_reason", "mode", "exchange", "symbol")}
         after = {key: bot_view(saved)[key] for key in before}
         self.audit.record(admin, f"bot.{action}", f"bot:{bot_id}", before, after, request_id)

@@ -24,7 +24,7 @@ from botfleet.domain.throttle import (
     retry_after,
 )
 from botfleet.domain.users import check_password_strength, normalize_email
-from botfleet.errors import Forbidden, RateLimited, Unauthorized, Unprocessable
+from botfleet.errors import Conflict, Forbidden, RateLimited, Unauthorized, Unprocessable
 from botfleet.ids import new_id
 from botfleet.ports import PasswordHasher, ThrottleStore, UserRepository
 
@@ -115,7 +115,7 @@ class AuthService:
         throttle). Every token issued so far is revoked and every open WebSocket closed (a session elsewhere may be
         the reason for the change); the caller gets a fresh token. Clears an admin reset's must-change flag."""
         self.confirm_password(principal, current, source_ip)
-        check_password_strength(new, principal.email)
+        check_password_strength(new, principal.email, field="new_password")
         if new == current:
             raise Unprocessable("new_password", "must differ from the current password")
         user = self.users.update_fields(principal.user_id, {"password_hash": self.hasher.hash(new),
@@ -218,6 +218,10 @@ class AuthService:
         Returns (user, created)."""
         existing = self.users.get_by_email(normalize_email(email))
         if existing is not None:
+            if existing.get("role") != "admin":
+                # Someone registered the admin's address first: say so, rather than report an admin that is not one.
+                raise Conflict(f"{email} is already a user's account, not an admin's: provision another address",
+                               code="admin_email_taken")
             return existing, False
         user, _ = self.register(email, password, "Administrator", role="admin")
         return user, True

@@ -17,8 +17,9 @@ from botfleet.domain.strategies import get_strategy, validate_params
 from botfleet.domain.text import clean_text
 from botfleet.errors import Conflict, Forbidden, NotFound, Unprocessable, WriteConflict
 from botfleet.ids import derived_id, new_id
-from botfleet.ports import BotRepository, TradeRepository
+from botfleet.ports import BotRepository, MarketData, TradeRepository
 from botfleet.services.auth import Principal
+from botfleet.services.capital import price_for_capital_check
 
 
 def _name(raw: str) -> str:
@@ -43,10 +44,16 @@ def _execution(spec: dict[str, Any], bot: Bot | None = None) -> dict[str, Any]:
     return values
 
 
+# What a quarantined bot's history says when its owner takes it out of the quarantine by hand.
+RELEASED_BY = {"resume": "put back in the market by hand", "start": "put back in the market by hand",
+               "pause": "paused by hand", "stop": "stopped by hand"}
+
+
 class BotService:
     def __init__(self, bots: BotRepository, trades: TradeRepository, clock: Clock, *, keys: Any = None,
-                 audit: Any = None, quarantine: Any = None):
+                 audit: Any = None, quarantine: Any = None, market_data: MarketData | None = None):
         self.bots = bots
+        self.market_data = market_data  # a paper bot's capital is checked against the minimum amount's cost now
         self.trade_repo = trades
         self.clock = clock
         self.keys = keys  # the key vault (None where this function has none): live mode needs the owner's key
@@ -73,7 +80,8 @@ class BotService:
                 code="api_key_required",
             )
         capital = parse_amount(spec["capital"], "capital", CAPITAL)
-        check_capital(exchange.id, spec["symbol"], capital)
+        check_capital(exchange.id, spec["symbol"], capital,
+                      price_for_capital_check(self.market_data, spec["mode"], exchange.id, spec["symbol"]))
         now = iso(self.clock.now())
         request = derived_id("req", json.dumps(spec, sort_keys=True, default=str)) if idempotency_key else None
         bot = Bot(
@@ -130,8 +138,18 @@ class BotService:
         return replace(updated, **_execution(changes), updated_at=iso(self.clock.now()))
 
     def delete(self, owner: Principal, bot_id: str) -> None:
+        try:
+            bot = self.bots.get(owner.user_id, bot_id)
+        except Exception:  # corrupt state (any defect, as the engine's load_bot): its owner can always delete it
+            bot = None
+        # Regenerating: its quarantine is creating its successor with its capital (delete that one after).
+        if bot is not None and bot.regenerating:
+            raise Conflict("the bot is being replaced by its next generation; try again in a minute",
+                           code="regenerating")
         if not self.bots.remove(owner.user_id, bot_id):
             raise NotFound(f"bot {bot_id} not found")
+        if bot is not None and bot.status == "quarantined" and self.quarantine:
+            self.quarantine.release(bot, "deleted by its owner")  # its next steps would only find it gone
 
     def lifecycle(self, owner: Principal, bot_id: str, action: str) -> Bot:
         """The owner's start, pause, resume and stop. A bot an admin took out of the market (paused or stopped,
@@ -151,7 +169,7 @@ class BotService:
 
         before, saved = self._mutate(owner, bot_id, change)
         if before.status == "quarantined" and self.quarantine:
-            self.quarantine.release(before)
+            self.quarantine.release(before, RELEASED_BY[action])
         return saved
 
     def trades(self, owner: Principal, bot_id: str, limit: int, cursor: str | None):

@@ -10,12 +10,26 @@ from typing import Any
 from botfleet.clock import Clock, iso
 from botfleet.domain.bots import Bot, check_capital
 from botfleet.domain.money import CAPITAL, INJECTION, money_str, parse_amount
+from botfleet.domain.orders import ExchangeError
 from botfleet.errors import AlreadyExists, Conflict, NotFound, Unprocessable, WriteConflict
 from botfleet.ids import derived_id, new_id
 from botfleet.ports import BotRepository, Injections, MarketData
 from botfleet.services.auth import Principal
 
 KINDS = ("deposit", "withdrawal")
+
+
+def price_for_capital_check(market_data: MarketData | None, mode: str, exchange: str, symbol: str) -> Decimal | None:
+    """The price a paper bot would buy at now, to check that its capital covers the market's minimum amount (Luno's
+    0.0005 BTC is ~R 825: a R 500 bot would run and never trade). None for a live bot (this market data is the
+    simulator's unless the deployment trades paper on a live feed, and refusing a live bot on a price that is not
+    its exchange's would be wrong) or when the feed cannot say now: the minimum notional still applies."""
+    if market_data is None or mode != "paper":
+        return None
+    try:
+        return market_data.mark(exchange, symbol)
+    except (ExchangeError, LookupError):  # a live feed that is down; a replay with no candle for the market
+        return None
 
 
 class CapitalService:
@@ -50,7 +64,8 @@ class CapitalService:
         if bot is None:
             raise NotFound(f"bot {bot_id} not found")
         target = parse_amount(raw_capital, "capital", CAPITAL)
-        check_capital(bot.exchange, bot.symbol, target)
+        check_capital(bot.exchange, bot.symbol, target,
+                      price_for_capital_check(self.market_data, bot.mode, bot.exchange, bot.symbol))
         return self._move(owner, bot_id, new_id("inj"), derived_id("req", bot_id, "capital", money_str(target)),
                           lambda bot: target - bot.capital)
 

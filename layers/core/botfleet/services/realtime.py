@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from botfleet.clock import Clock, iso
+from botfleet.errors import Forbidden
 from botfleet.ports import ConnectionPublisher, PostRefusedForNow, TableChange
 from botfleet.services.auth import AuthService, Principal
 from botfleet.views import LIVE_EVENTS
@@ -41,6 +42,11 @@ class WebSocketSessions:
 
     def connect(self, connection_id: str, token: str | None) -> Principal:
         principal = self.auth.authenticate(token)
+        if principal.must_change_password:
+            # As over REST: a temporary password from an admin's reset opens nothing but the password change (the
+            # socket would stream the account's trades and private assistant replies to whoever holds it).
+            raise Forbidden("choose a password of your own first: this one was a temporary password",
+                            code="password_change_required")
         now = self.clock.now()
         self.connections.add(connection_id, principal.user_id, principal.role, iso(now),
                              int((now + CONNECTION_TTL).timestamp()))
@@ -390,12 +396,12 @@ class Broadcaster:
             try:
                 return self.publisher.send(connection_id, message)
             except PostRefusedForNow as refused:
+                report.throttled += refused.throttled  # every refusal, the last one's too
                 if attempt + 1 == self.policy.attempts:
                     log.warning("post refused until the last attempt; given up",
                                 extra={"connection_id": connection_id, "throttled": refused.throttled})
                     return None
                 report.retried += 1
-                report.throttled += refused.throttled
                 ceiling = min(self.policy.backoff_cap_s, self.policy.backoff_s * 2 ** attempt)
                 self.timer.sleep(self.rng.uniform(0, ceiling))  # full jitter: retries spread out, not in step
             except Exception:  # one broken connection must not cost the others their messages

@@ -59,7 +59,7 @@ class TrainingService:
         run = {
             "run_id": run_id, "bot_id": bot_id, "owner_id": owner.user_id, "status": "queued",
             "strategy": bot.strategy, "exchange": bot.exchange, "symbol": bot.symbol,
-            "budget": budget, "candles": candles, "done_chunks": 0, "total_chunks": 0,
+            "budget": budget, "candles": candles, "total_chunks": 0,
             "created_at": iso(now), "updated_at": iso(now),
         }
         self.runs.create(run)
@@ -130,8 +130,18 @@ class TrainingService:
         self.runs.advance(owner_id, run_id, now,
                           set_fields={"status": "running", "total_chunks": len(parts), "started_at": now})
         common = {"run_id": run_id, "owner_id": owner_id, "bot_id": bot_id, "strategy": bot.strategy,
-                  "exchange": bot.exchange, "symbol": bot.symbol, "capital": str(bot.capital), "history": history}
-        return {"chunks": [{**common, "sets": part} for part in parts], "total_chunks": len(parts)}
+                  "budget": int(run["budget"]), "exchange": bot.exchange, "symbol": bot.symbol,
+                  "capital": str(bot.capital), "history": history}
+        # Each Map item names its chunk; the evaluation re-draws the same sets from the run's seed. The sets
+        # themselves in the state (5,000 of rsi_reversion are ~340 KB) broke Step Functions' 256 KiB limit, which
+        # no Catch can handle: the run would stay "running" with its bot locked.
+        return {"chunks": [{**common, "chunk": index} for index in range(len(parts))], "total_chunks": len(parts)}
+
+    @staticmethod
+    def chunk_sets(item: dict[str, Any]) -> list[dict[str, Any]]:
+        """The parameter sets of a Map item's chunk: drawn again from the run's seed, the same every time."""
+        sets = training.search_space(item["strategy"], int(item["budget"]), seed=item["run_id"])
+        return training.chunks(sets)[int(item["chunk"])]
 
     def evaluate(self, item: dict[str, Any]) -> list[dict[str, Any]]:
         exchange = get_exchange(item["exchange"])
@@ -139,9 +149,11 @@ class TrainingService:
                                 int(item["history"]["count"]), Decimal(item["history"]["end_price"]))
         import numpy as np
 
-        results = training.evaluate(item["strategy"], np.asarray(closes), item["sets"], item["exchange"],
+        results = training.evaluate(item["strategy"], np.asarray(closes), self.chunk_sets(item), item["exchange"],
                                     item["symbol"], float(item["capital"]))
-        self.runs.advance(item["owner_id"], item["run_id"], iso(self.clock.now()), add_fields={"done_chunks": 1})
+        # The chunk's index into a set: a retried evaluation (Step Functions retries a failed Lambda) counts once.
+        self.runs.advance(item["owner_id"], item["run_id"], iso(self.clock.now()),
+                          add_fields={"chunks_done": {int(item["chunk"])}})
         return results
 
     def reduce(self, run_id: str, owner_id: str, bot_id: str, results: list[list[dict[str, Any]]]):

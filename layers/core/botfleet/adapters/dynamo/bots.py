@@ -363,9 +363,16 @@ class DynamoBotRepository:
             raise  # a conflict with another transaction or a throttle, retried until now: not "already done"
         return True
 
-    def count_tick(self) -> None:
-        self.table.update("FLEET", "COUNTERS", "SET entity = :entity ADD ticks :one",
-                          values={":entity": "counters", ":one": 1})
+    def count_tick(self, tick_id: str) -> bool:
+        """Count `tick_id` once for the fleet's metrics; False when it was counted already (EventBridge delivers at
+        least once, and a redelivered tick that is still the newest runs again)."""
+        try:
+            self.table.update("FLEET", "COUNTERS", "SET entity = :entity, counted_tick = :tick ADD ticks :one",
+                              values={":entity": "counters", ":one": 1, ":tick": tick_id},
+                              condition="attribute_not_exists(counted_tick) OR counted_tick < :tick")
+        except ConditionFailed:
+            return False
+        return True
 
     def events(self, bot_id: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
         return self.table.query(

@@ -61,9 +61,9 @@ class DynamoTrainingRuns:
                                 partition=("gsi1pk", partition), newest_first=True)
 
     def advance(self, owner_id: str, run_id: str, now: str, *, set_fields: dict[str, Any] | None = None,
-                add_fields: dict[str, int] | None = None) -> bool:
-        """Progress of a queued or running run (`set_fields` replaced, `add_fields` counted up); False for a run
-        that has stopped or failed meanwhile, or is gone."""
+                add_fields: dict[str, int | set[int]] | None = None) -> bool:
+        """Progress of a queued or running run (`set_fields` replaced, `add_fields` counted up or, for a set,
+        joined); False for a run that has stopped or failed meanwhile, or is gone."""
         names, values = {"#status": "status"}, {":now": now, ":stopped": "stopped", ":failed": "failed"}
         sets, adds = ["updated_at = :now"], []
         for key, value in (set_fields or {}).items():
@@ -81,16 +81,23 @@ class DynamoTrainingRuns:
         return True
 
     def finish(self, owner_id: str, run_id: str, status: str, now: str, fields: dict[str, Any]) -> bool:
-        """The run's end (succeeded, failed or stopped); False when it had been stopped already, or is gone."""
+        """The run's end (succeeded, failed or stopped); False when it had been stopped already, or is gone (for a
+        stop: when it had ended already)."""
         names = {"#status": "status"}
-        values = {":status": status, ":now": now, ":stopped": "stopped"}
+        values = {":status": status, ":now": now}
+        if status == "stopped":  # a stop ends a run that is still going, never one that has just succeeded
+            values.update({":queued": "queued", ":running": "running"})
+            condition = "#status IN (:queued, :running)"
+        else:
+            values[":stopped"] = "stopped"
+            condition = "attribute_exists(pk) AND #status <> :stopped"
         sets = ["#status = :status", "updated_at = :now", "finished_at = :now"]
         for key, value in storable(fields).items():
             names[f"#{key}"], values[f":{key}"] = key, value
             sets.append(f"#{key} = :{key}")
         try:
             self.table.update(*_run_key(owner_id, run_id), "SET " + ", ".join(sets), names=names, values=values,
-                              condition="attribute_exists(pk) AND #status <> :stopped")
+                              condition=condition)
         except ConditionFailed:
             return False
         return True
