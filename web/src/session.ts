@@ -102,12 +102,22 @@ function endSession(notice: string): void {
   if (location.hash && location.hash !== "#/") history.replaceState(null, "", location.pathname + location.search);
 }
 
-/** The caller's own new password: every other session ends, and this one goes on with the fresh token. */
+/** The caller's own new password: every other session ends, and this one goes on with the fresh token. The socket
+ * stops first: the server closes the account's sockets before it answers, and a closed socket checks the session
+ * before reconnecting, with the token the change has just revoked, which signed this page out (and the answer then
+ * signed it back in on the overview). */
 export async function changePassword(current: string, next: string): Promise<void> {
-  const reply = await api<{ access_token: string; user: User }>("/api/auth/password", {
-    body: { current_password: current, new_password: next },
-  });
   live.stop();
+  let reply: { access_token: string; user: User };
+  try {
+    reply = await api<{ access_token: string; user: User }>("/api/auth/password", {
+      body: { current_password: current, new_password: next },
+    });
+  } catch (error) {
+    // Refused (a wrong current password): this session goes on as it was (a temporary one never had a socket).
+    if (!session.value.user?.must_change_password) void startLive();
+    throw error;
+  }
   setToken(reply.access_token);
   await begin(reply.user);
 }
@@ -115,9 +125,13 @@ export async function changePassword(current: string, next: string): Promise<voi
 async function begin(user: User): Promise<void> {
   session.set({ user, ready: true });
   if (user.must_change_password) return; // nothing else answers until a password of one's own is chosen
-  const cfg = await loadConfig().catch(() => null);
   void refreshBots();
   void refreshTrades();
+  await startLive();
+}
+
+async function startLive(): Promise<void> {
+  const cfg = await loadConfig().catch(() => null);
   const token = getToken();
   if (cfg && token) live.start(cfg.ws_url, token);
 }
