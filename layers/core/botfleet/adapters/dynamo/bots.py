@@ -52,7 +52,7 @@ def bot_to_item(bot: Bot, shards: int | None) -> dict[str, Any]:
     pk, sk = bot_key(bot.owner_id, bot.id)
     item = {"pk": pk, "sk": sk, "entity": "bot", **asdict(bot)}
     # The typed parts are stored in their own item shapes (as they always were), not as asdict() makes them.
-    item.update(risk=bot.risk.to_item(), orders=[order.to_item() for order in bot.orders],
+    item.update(ledger=bot.ledger.to_item(), risk=bot.risk.to_item(), orders=[order.to_item() for order in bot.orders],
                 quarantine=bot.quarantine.to_item() if bot.quarantine else None)
     if bot.status == "running":
         if shards is None:  # settings_for() makes TICK_SHARDS required in every function that writes bots
