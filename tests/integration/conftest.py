@@ -36,11 +36,16 @@ def load_handler(name: str):
 
 
 class FakePublisher:
-    """Collects what would be posted to @connections; `gone` ids behave like closed sockets."""
+    """Collects what would be posted to @connections (`sent`) and the sockets closed (`closed`); `gone` ids behave
+    like closed sockets."""
 
     def __init__(self):
         self.sent: list[tuple[str, dict]] = []
         self.gone: set[str] = set()
+        self.closed: list[str] = []
+
+    def disconnect(self, connection_id):
+        self.closed.append(connection_id)
 
     def send(self, connection_id, message):
         if connection_id in self.gone:

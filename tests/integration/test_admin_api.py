@@ -22,8 +22,6 @@ def admin_token(api):
 @pytest.fixture
 def publisher(monkeypatch, api):
     fake = FakePublisher()
-    fake.closed = []
-    fake.disconnect = fake.closed.append
     monkeypatch.setattr(runtime, "publisher", lambda: fake)
     runtime.admin.cache_clear()
     runtime.sessions.cache_clear()
@@ -92,6 +90,55 @@ def test_admins_cannot_block_or_delete_themselves(api, admin_token):
     me = api.call("auth", "GET", "/api/auth/me", token=admin_token)[1]
     assert api.call("admin", "POST", f"/api/admin/users/{me['id']}/block", token=admin_token)[0] == 409
     assert api.call("admin", "DELETE", f"/api/admin/users/{me['id']}", token=admin_token)[0] == 409
+
+
+def _acting_admin_blocked_after_the_target_is_read(monkeypatch, acting_id, target_id):
+    """Another admin blocks the acting one between the service's read of the target and its write: the window two
+    admins blocking (or deleting) each other at the same instant race in."""
+    from botfleet.adapters.dynamo.users import DynamoUserRepository
+
+    read = DynamoUserRepository.get
+    pending = [acting_id]
+
+    def get(self, user_id):
+        found = read(self, user_id)
+        if user_id == target_id and pending:
+            self.update_fields(pending.pop(), {"blocked": True}, revoke_tokens=True)
+        return found
+
+    monkeypatch.setattr(DynamoUserRepository, "get", get)
+
+
+@pytest.mark.parametrize("action", ["block", "delete"])
+def test_two_admins_ending_each_others_access_at_once_leave_one(api, admin_token, publisher, monkeypatch, action):
+    root = api.call("auth", "GET", "/api/auth/me", token=admin_token)[1]
+    runtime.auth().register("deputy@example.com", "another admin pass 4", "Deputy", role="admin")
+    deputy = runtime.users().get_by_email("deputy@example.com")
+    _acting_admin_blocked_after_the_target_is_read(monkeypatch, root["id"], deputy["id"])
+    method, path = ("POST", f"/api/admin/users/{deputy['id']}/block") if action == "block" else (
+        "DELETE", f"/api/admin/users/{deputy['id']}")
+    status, body = api.call("admin", method, path, token=admin_token)
+    assert (status, body["error"]["code"]) == (401, "token_revoked")
+    kept = runtime.users().get(deputy["id"])
+    assert kept["role"] == "admin" and not kept.get("blocked") and kept["token_version"] == deputy["token_version"]
+    assert runtime.users().another_admin(root["id"]) == deputy["id"]  # the one left in charge
+
+
+def test_a_user_deleted_while_an_admin_blocks_them_is_404(api, admin_token, publisher, monkeypatch):
+    from botfleet.adapters.dynamo.users import DynamoUserRepository
+
+    _, user = api.register()
+    read = DynamoUserRepository.get
+
+    def get(self, user_id):  # the account goes between the service's read and its write
+        found = read(self, user_id)
+        if user_id == user["id"] and found:
+            self.table.delete_many([(f"USER#{user_id}", "PROFILE")])
+        return found
+
+    monkeypatch.setattr(DynamoUserRepository, "get", get)
+    status, body = api.call("admin", "POST", f"/api/admin/users/{user['id']}/block", token=admin_token)
+    assert (status, body["error"]["code"]) == (404, "not_found")
 
 
 def test_bot_overrides(api, admin_token):

@@ -40,8 +40,6 @@ def world(aws, monkeypatch):
     monkeypatch.setenv("KEYS_KMS_KEY_ID", key_arn)
     runtime.reset()
     publisher = FakePublisher()
-    publisher.closed = []
-    publisher.disconnect = publisher.closed.append
     monkeypatch.setattr(runtime, "publisher", lambda: publisher)
     executions = RecordingExecutions()
     monkeypatch.setattr(runtime.training(), "executions", executions)

@@ -104,6 +104,24 @@ def test_a_crash_trips_the_drawdown_breaker(api):
     assert api.call("bots", "GET", f"/api/bots/{bot['id']}", token=token)[1]["status"] == "running"
 
 
+def test_breaker_trips_are_counted_once_and_stay_counted_when_the_bot_goes(api):
+    token, _ = api.register()
+    bot = api.call("bots", "POST", "/api/bots", {**BOT, "risk": {"max_drawdown_pct": "15"}}, token=token)[1]
+    move_market(5)
+    _tick(bot["id"], 0)
+    move_market(-25)
+    assert _tick(bot["id"], 1)["paused"] == 1
+    _tick(bot["id"], 1)  # the same tick delivered again: the trip is not counted twice
+
+    def risk_pauses():
+        reply = api.call("ops", "GET", "/api/metrics", token=token, headers={"Accept": "application/json"})[1]
+        return reply["risk_pauses_total"]
+
+    assert risk_pauses() == 1
+    assert api.call("bots", "DELETE", f"/api/bots/{bot['id']}", token=token)[0] == 204
+    assert risk_pauses() == 1  # a Prometheus *_total never goes down
+
+
 def test_summary_per_exchange(api):
     token, _ = api.register()
     bot = api.call("bots", "POST", "/api/bots", BOT, token=token)[1]

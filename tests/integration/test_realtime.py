@@ -47,6 +47,40 @@ def test_connect_requires_a_valid_token(api, publisher):
     assert runtime.connections().get("c4") is None
 
 
+def test_a_block_between_the_token_check_and_the_record_refuses_the_handshake(api, publisher, monkeypatch):
+    """ConnectionCloser revokes, then closes the sockets it finds; a connection written just after it looked is
+    caught by connect's second look."""
+    token, user = api.register()
+    store = runtime.connections()
+    add = store.add
+
+    def add_after_a_block(*args, **kwargs):
+        runtime.users().update_fields(user["id"], {"blocked": True}, revoke_tokens=True)
+        add(*args, **kwargs)
+
+    monkeypatch.setattr(store, "add", add_after_a_block)
+    sessions = WebSocketSessions(runtime.auth(), store, publisher, runtime.clock())
+    monkeypatch.setattr(runtime, "sessions", lambda: sessions)
+    reply = _ws("$connect", "c1", token=token)
+    assert (reply["statusCode"], reply["body"]) == (401, "token_revoked")
+    assert runtime.connections().get("c1") is None
+
+
+def test_a_socket_whose_session_was_revoked_is_closed_at_its_next_message(api, publisher):
+    token, user = api.register()
+    assert _ws("$connect", "c1", token=token)["statusCode"] == 200
+    assert runtime.connections().get("c1")["token_version"] == 0
+    _ws("$default", "c1", body=json.dumps({"action": "ping"}))
+    assert [message["type"] for _, message in publisher.sent] == ["pong"] and publisher.closed == []
+    # Revoked without its sockets being closed (as if the closing missed this one): the next ping closes it.
+    runtime.users().bump_token_version(user["id"])
+    _ws("$default", "c1", body=json.dumps({"action": "ping"}))
+    assert len(publisher.sent) == 1 and publisher.closed == ["c1"] and runtime.connections().get("c1") is None
+    # A connection the table does not know (expired, or closed meanwhile) is closed too, never answered.
+    _ws("$default", "c9", body=json.dumps({"action": "subscribe", "topics": ["trades"]}))
+    assert len(publisher.sent) == 1 and publisher.closed == ["c1", "c9"]
+
+
 def test_ping_subscribe_and_errors(api, publisher):
     token, _ = api.register()
     _ws("$connect", "c1", token=token)

@@ -341,12 +341,19 @@ def test_a_reply_refused_for_now_is_retried():
     class Connections:
         removed: list = []
 
+        def get(self, connection_id):
+            return {"connection_id": connection_id, "user_id": "u1", "role": "user", "token_version": 0}
+
         def remove(self, connection_id):
             self.removed.append(connection_id)
 
+    class SignedIn:
+        def still_signed_in(self, user_id, token_version):
+            return True
+
     timer, publisher = FakeTimer(), FakePublisher()
     publisher.throttle["c1"] = 1
-    sessions = WebSocketSessions(None, Connections(), publisher, FixedClock(), timer)
+    sessions = WebSocketSessions(SignedIn(), Connections(), publisher, FixedClock(), timer)
     sessions.message("c1", json.dumps({"action": "ping"}))
     assert [m["type"] for m in publisher.to("c1")] == ["pong"] and timer.sleeps == [0.05]
 

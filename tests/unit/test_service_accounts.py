@@ -157,6 +157,41 @@ def test_the_last_admin_cannot_delete_themselves_but_one_of_two_can(world):
     assert world.users.get(root.user_id) is None
 
 
+def _keeper_leaves_after_being_found(world, leaves):
+    """The admin `another_admin` names is blocked by a concurrent request between the look and the write: what two
+    admins deleting their accounts (or blocking each other) at the same instant look like to either of them."""
+    find = world.users.another_admin
+
+    def another_admin(user_id):
+        keeper = find(user_id)
+        if keeper in leaves:
+            leaves.remove(keeper)
+            world.users.users[keeper]["blocked"] = True
+        return keeper
+
+    world.users.another_admin = another_admin
+
+
+def test_two_admins_going_at_the_same_instant_leave_one(world):
+    root, root_token = world.sign_up("root@example.com", role="admin")
+    other, _ = world.sign_up("other-admin@example.com", role="admin")
+    _keeper_leaves_after_being_found(world, [other.user_id])
+    with pytest.raises(Conflict) as refused:
+        world.accounts.delete_own(root, PASSWORD)
+    assert refused.value.code == "last_admin"
+    assert world.auth.authenticate(root_token).user_id == root.user_id  # nothing changed: still in charge
+    assert not world.users.get(root.user_id).get("blocked") and world.audit_log.entries == []
+
+
+def test_an_admin_whose_deputy_left_meanwhile_goes_if_a_third_admin_stays(world):
+    root, _ = world.sign_up("root@example.com", role="admin")
+    deputy, _ = world.sign_up("deputy@example.com", role="admin")
+    third, _ = world.sign_up("third@example.com", role="admin")
+    _keeper_leaves_after_being_found(world, [deputy.user_id])
+    world.accounts.delete_own(root, PASSWORD)
+    assert world.users.get(root.user_id) is None and not world.users.get(third.user_id).get("blocked")
+
+
 def test_an_account_deleted_meanwhile_is_a_revoked_token(world):
     ann, _ = world.sign_up("ann@example.com")
     user = world.users.get(ann.user_id)

@@ -28,12 +28,15 @@ class UserRepository(Protocol):
 class UserAccounts(UserRepository, Protocol):
     """The users repository as account management sees it (services.accounts, services.admin)."""
 
-    def update_fields(self, user_id: str, fields: dict[str, Any], *, revoke_tokens: bool) -> dict[str, Any]:
-        """Set fields; with `revoke_tokens`, every token issued so far stops working at once."""
+    def update_fields(self, user_id: str, fields: dict[str, Any], *, revoke_tokens: bool,
+                      while_admin: str | None = None) -> dict[str, Any]:
+        """Set fields; with `revoke_tokens`, every token issued so far stops working at once; with `while_admin`,
+        only while that user is still an admin who is not blocked, checked atomically with the write
+        (WriteConflict when not)."""
     def delete_account(self, user: dict[str, Any]) -> int:
         """Everything in the user's own partition and their email claim; returns how many items went."""
-    def another_admin_exists(self, user_id: str) -> bool:
-        """Whether an admin other than `user_id` who is not blocked exists (the last-admin check)."""
+    def another_admin(self, user_id: str) -> str | None:
+        """An admin other than `user_id` who is not blocked (the last-admin check), or None."""
 
 
 class ThrottleStore(Protocol):

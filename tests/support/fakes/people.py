@@ -14,7 +14,8 @@ from tests.support.fakes._common import copied, paged
 class FakeUsers:
     """Mirrors adapters/dynamo/users.py (DynamoUserRepository): an email belongs to one account (Conflict
     email_taken), updates need the user to exist (WriteConflict, as the adapter's condition), `list_all` is newest
-    first by `created_at#id`, `another_admin_exists` counts unblocked admins other than the one asking."""
+    first by `created_at#id`, `another_admin` finds an unblocked admin other than the one asking, and
+    `update_fields(..., while_admin=...)` writes only while that one is still an unblocked admin (WriteConflict)."""
 
     def __init__(self):
         self.users: dict[str, dict[str, Any]] = {}
@@ -39,17 +40,24 @@ class FakeUsers:
         users = sorted(self.users.values(), key=lambda u: f"{u['created_at']}#{u['id']}", reverse=True)
         return paged(users, limit, cursor, "users")
 
-    def update_fields(self, user_id: str, fields: dict[str, Any], *, revoke_tokens: bool) -> dict[str, Any]:
+    def update_fields(self, user_id: str, fields: dict[str, Any], *, revoke_tokens: bool,
+                      while_admin: str | None = None) -> dict[str, Any]:
         user = self.users.get(user_id)
         if user is None:
             raise WriteConflict(f"user {user_id} is not there")
+        if while_admin is not None and not self._active_admin(self.users.get(while_admin)):
+            raise WriteConflict(f"user {while_admin} is no longer an admin who can act")
         user.update(copied(fields))
         if revoke_tokens:
             user["token_version"] = int(user.get("token_version", 0)) + 1
         return copied(user)
 
-    def another_admin_exists(self, user_id: str) -> bool:
-        return any(u["role"] == "admin" and u["id"] != user_id and not u.get("blocked") for u in self.users.values())
+    def another_admin(self, user_id: str) -> str | None:
+        return next((u["id"] for u in self.users.values() if u["id"] != user_id and self._active_admin(u)), None)
+
+    @staticmethod
+    def _active_admin(user: dict[str, Any] | None) -> bool:
+        return user is not None and user["role"] == "admin" and not user.get("blocked")
 
     def delete_account(self, user: dict[str, Any]) -> int:
         removed = self.users.pop(user["id"], None) is not None

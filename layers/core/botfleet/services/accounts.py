@@ -16,6 +16,14 @@ from botfleet.views import user_view
 
 #: The pause reason a bot is stopped with when its owner's account goes (the stream shows it for a moment).
 ACCOUNT_DELETED = "account_deleted"
+#: How often an admin deleting their own account looks for another admin to leave in charge, when the one found
+#: stops being able to act (blocked, deleted) between the look and the write.
+LAST_ADMIN_ATTEMPTS = 3
+
+
+def last_admin() -> Conflict:
+    return Conflict("the last admin cannot delete their account: make another user an admin first",
+                    code="last_admin")
 
 
 class AccountRemoval:
@@ -29,14 +37,17 @@ class AccountRemoval:
         self.clock = clock
         self.close_connections = close_connections
 
-    def remove(self, user: dict[str, Any]) -> dict[str, int]:
+    def remove(self, user: dict[str, Any], *, while_admin: str | None = None) -> dict[str, int]:
         """Tokens are revoked first, so nothing the user sends from here on lands; the bots are stopped, so no
         tick trades them while they go; then the bots with their trades, events and models (and the history the
         user's earlier deleted bots left), the open sockets, and the user's partition (profile, keys, injections,
         training runs, quarantine log, assistant data) with the email claim. The audit trail stays. Returns how
-        much went."""
+        much went.
+
+        With `while_admin`, the first step (the block) happens only while that admin can still act; WriteConflict
+        when not (or when the user is gone already), and nothing was changed."""
         user_id = user["id"]
-        self.users.update_fields(user_id, {"blocked": True}, revoke_tokens=True)
+        self.users.update_fields(user_id, {"blocked": True}, revoke_tokens=True, while_admin=while_admin)
         bots = self.bots.all_of_owner(user_id)
         # Read before the partition goes: the bots deleted earlier are found through what it records about them.
         deleted_earlier = self.bots.ids_with_history(user_id) - {bot.id for bot in bots}
@@ -83,9 +94,20 @@ class AccountService:
         user = self.users.get(principal.user_id)
         if user is None:  # deleted by a concurrent request (or an admin) since the token was checked
             raise Unauthorized("the access token is revoked", code="token_revoked")
-        if user.get("role") == "admin" and not self.users.another_admin_exists(user["id"]):
-            raise Conflict("the last admin cannot delete their account: make another user an admin first",
-                           code="last_admin")
-        removed = self.removal.remove(user)
+        removed = self._remove_leaving_an_admin(user) if user.get("role") == "admin" else self.removal.remove(user)
         self.audit(principal, "user.delete_self", f"user:{user['id']}", user_view(user), removed, request_id)
         return removed
+
+    def _remove_leaving_an_admin(self, user: dict[str, Any]) -> dict[str, int]:
+        """An admin goes only while another admin who can act stays, checked in the write that blocks them: two
+        admins deleting their accounts at the same instant each see the other, and one of them gets 409."""
+        for _ in range(LAST_ADMIN_ATTEMPTS):
+            keeper = self.users.another_admin(user["id"])
+            if keeper is None:
+                raise last_admin()
+            try:
+                return self.removal.remove(user, while_admin=keeper)
+            except WriteConflict:
+                if self.users.get(user["id"]) is None:
+                    raise Unauthorized("the access token is revoked", code="token_revoked") from None
+        raise last_admin()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -9,7 +11,7 @@ from botfleet.clock import Clock, iso
 from botfleet.domain.bots import ADMIN_HOLD, MODES, Bot, check_capital
 from botfleet.domain.exchanges import get_exchange
 from botfleet.domain.users import check_password_strength, generate_password
-from botfleet.errors import Conflict, NotFound, Unprocessable, WriteConflict
+from botfleet.errors import Conflict, NotFound, Unauthorized, Unprocessable, WriteConflict
 from botfleet.ids import new_id
 from botfleet.ports import AuditLog
 from botfleet.services.accounts import AccountRemoval
@@ -79,6 +81,26 @@ class AdminService:
         if admin.user_id == user_id:
             raise Conflict(f"an admin cannot {action} their own account", code="self_action")
 
+    @staticmethod
+    def _keeper(admin: Principal, target: dict[str, Any], ends_access: bool) -> str | None:
+        """When an admin blocks or deletes another admin, the write holds only while the acting admin can still
+        act: two admins doing it to each other at the same instant cannot both succeed and leave no admin."""
+        return admin.user_id if ends_access and target.get("role") == "admin" else None
+
+    @contextmanager
+    def _while_acting(self, admin: Principal, user_id: str) -> Iterator[None]:
+        """A write's failed condition, told apart: the user went meanwhile (404), or the acting admin was blocked
+        or deleted meanwhile (their token is revoked: 401, as their next request would hear)."""
+        try:
+            yield
+        except WriteConflict:
+            if self.users.get(user_id) is None:
+                raise NotFound(f"user {user_id} not found") from None
+            acting = self.users.get(admin.user_id)
+            if acting is None or acting.get("role") != "admin" or acting.get("blocked"):
+                raise Unauthorized("the access token is revoked", code="token_revoked") from None
+            raise
+
     def _close_connections(self, user_id: str) -> int:
         # None where the function has no @connections endpoint (the assistant uses only the bot overrides).
         return self.sessions.close_all(user_id) if self.sessions is not None else 0
@@ -101,7 +123,9 @@ class AdminService:
     def set_blocked(self, admin: Principal, user_id: str, blocked: bool, request_id: str | None):
         self._not_self(admin, user_id, "block" if blocked else "unblock")
         user = self._user(user_id)
-        updated = self.users.update_fields(user_id, {"blocked": blocked}, revoke_tokens=blocked)
+        with self._while_acting(admin, user_id):
+            updated = self.users.update_fields(user_id, {"blocked": blocked}, revoke_tokens=blocked,
+                                               while_admin=self._keeper(admin, user, blocked))
         closed = self._close_connections(user_id) if blocked else 0
         self.audit.record(admin, "user.block" if blocked else "user.unblock", f"user:{user_id}",
                           {"blocked": bool(user.get("blocked"))}, {"blocked": blocked, "connections_closed": closed},
@@ -122,7 +146,9 @@ class AdminService:
         """Bots are stopped, then everything of the user is removed (services.accounts); the audit trail stays."""
         self._not_self(admin, user_id, "delete")
         user = self._user(user_id)
-        removed = AccountRemoval(self.users, self.bots, self.clock, self._close_connections).remove(user)
+        with self._while_acting(admin, user_id):
+            removed = AccountRemoval(self.users, self.bots, self.clock, self._close_connections).remove(
+                user, while_admin=self._keeper(admin, user, True))
         self.audit.record(admin, "user.delete", f"user:{user_id}", admin_user_view(user), removed, request_id)
 
     # --- bots ------------------------------------------------------------------------------------

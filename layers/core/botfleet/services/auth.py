@@ -44,6 +44,9 @@ class Principal:
     # Signed in with a temporary password an admin's reset gave out: only choosing a password of one's own (and
     # reading oneself, logging out) is allowed until then (http/rbac.py, PASSWORD_CHANGE_ROUTES).
     must_change_password: bool = False
+    # The user's token version the token carried (and still matches): a WebSocket remembers it, so its later
+    # messages can tell whether the session was revoked since (services.realtime).
+    token_version: int = 0
 
     @property
     def is_admin(self) -> bool:
@@ -190,15 +193,29 @@ class AuthService:
         if not token:
             raise Unauthorized("an access token is required", code="not_authenticated")
         claims = self.tokens.verify(token, self.clock.now())
-        user = self.users.get(claims["sub"])
+        user = self._current(claims["sub"], int(claims.get("tv", -1)))
+        return Principal(user["id"], user["email"], user["name"], user["role"],
+                         must_change_password=bool(user.get("must_change_password")),
+                         token_version=int(user.get("token_version", 0)))
+
+    def still_signed_in(self, user_id: str, token_version: int) -> bool:
+        """Whether a session authenticated earlier with this token version still stands: the user is there, not
+        blocked, the version is current (no logout, force logout, password change or reset since)."""
+        try:
+            self._current(user_id, token_version)
+        except (Unauthorized, Forbidden):
+            return False
+        return True
+
+    def _current(self, user_id: str, token_version: int) -> dict:
+        user = self.users.get(user_id)
         if user is None:
             raise Unauthorized("the access token is revoked", code="token_revoked")
-        if int(claims.get("tv", -1)) != int(user.get("token_version", 0)):
+        if token_version != int(user.get("token_version", 0)):
             raise Unauthorized("the access token is revoked", code="token_revoked")
         if user.get("blocked"):
             raise Forbidden("this account is blocked", code="account_blocked")
-        return Principal(user["id"], user["email"], user["name"], user["role"],
-                         must_change_password=bool(user.get("must_change_password")))
+        return user
 
     def logout(self, principal: Principal) -> None:
         """Every token of the caller stops working, then their open WebSockets are closed (revoking first, so a

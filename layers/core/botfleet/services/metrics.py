@@ -24,9 +24,8 @@ class MetricsService:
         bots = self.bots.whole_fleet() if fleet else self.bots.all_of_owner(caller.user_id)
         retired = self.counters.all_retired_totals() if fleet else self.bots.retired_totals(caller.user_id)
         totals = merge_trade_totals([*trade_totals(bots), *retired])
-        counters = self.counters.fleet()
+        counters = self.counters.fleet() if fleet else self.counters.of_user(caller.user_id)
         statuses = Counter(bot.status for bot in bots)
-        quarantines = sum(int(bot.pause_count) for bot in bots)
         risk_pauses = Counter(bot.pause_reason for bot in bots if bot.status == "paused" and bot.pause_reason)
         trades = [{"exchange": row["exchange"], "currency": row["quote_currency"], "trades": row["trades"],
                    "volume": row["volume"], "fees": row["fees"], "realized_pnl": row["realized_pnl"]}
@@ -36,11 +35,11 @@ class MetricsService:
             "bots_by_status": {status: statuses.get(status, 0) for status in ("running", "paused", "quarantined",
                                                                                "stopped")},
             "paused_by_reason": dict(risk_pauses),
-            "risk_pauses_total": quarantines,
+            # Counted with each trip (adapters/dynamo/bots.py record_tick): never down when a bot goes.
+            "risk_pauses_total": int(counters.get("risk_pauses", 0)),
             "trades": trades,
             "ticks_total": int(counters.get("ticks", 0)) if fleet else None,
-            "errors_total": int(counters.get("errors", 0)) if fleet else int(
-                self.counters.of_user(caller.user_id).get("errors", 0)),
+            "errors_total": int(counters.get("errors", 0)),
         }
 
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from botfleet.clock import Clock, iso
-from botfleet.errors import Forbidden
+from botfleet.errors import Forbidden, Unauthorized
 from botfleet.ports import ConnectionPublisher, PostRefusedForNow, TableChange
 from botfleet.services.auth import AuthService, Principal
 from botfleet.views import LIVE_EVENTS
@@ -49,14 +49,30 @@ class WebSocketSessions:
                             code="password_change_required")
         now = self.clock.now()
         self.connections.add(connection_id, principal.user_id, principal.role, iso(now),
-                             int((now + CONNECTION_TTL).timestamp()))
+                             int((now + CONNECTION_TTL).timestamp()), principal.token_version)
+        # Checked again now that the connection is on record: a block, logout or reset that came between the
+        # check above and the write did not see it to close it (ConnectionCloser revokes first, then closes what
+        # it finds), but is seen here, so the handshake is refused.
+        if not self.auth.still_signed_in(principal.user_id, principal.token_version):
+            self.connections.remove(connection_id)
+            raise Unauthorized("the access token is revoked", code="token_revoked")
         return principal
 
     def disconnect(self, connection_id: str) -> None:
         self.connections.remove(connection_id)
 
     def message(self, connection_id: str, body: str | None) -> None:
-        reply = self._reply(connection_id, body)
+        connection = self.connections.get(connection_id)
+        if connection is None or not self.auth.still_signed_in(connection["user_id"],
+                                                               int(connection.get("token_version", 0))):
+            # Forgotten (closed by a logout or block, expired) or its session revoked since it opened: the socket
+            # is closed rather than answered, so whatever slipped past the closing of the account's sockets lasts
+            # at most until its next message (the dashboard pings every 35 s of silence).
+            self.publisher.disconnect(connection_id)
+            if connection is not None:
+                self.connections.remove(connection_id)
+            return
+        reply = self._reply(connection, body)
         for attempt in range(self.REPLY_ATTEMPTS):
             try:
                 if not self.publisher.send(connection_id, reply):
@@ -69,7 +85,7 @@ class WebSocketSessions:
                     return
                 self.timer.sleep(0.05 * 2 ** attempt)
 
-    def _reply(self, connection_id: str, body: str | None) -> dict[str, Any]:
+    def _reply(self, connection: dict[str, Any], body: str | None) -> dict[str, Any]:
         if body and len(body) > MAX_MESSAGE_CHARS:
             return _error("too_large", f"messages are at most {MAX_MESSAGE_CHARS} characters")
         try:
@@ -80,10 +96,11 @@ class WebSocketSessions:
         if action == "ping":
             return {"type": "pong", "ts": iso(self.clock.now())}
         if action == "subscribe":
-            return self._subscribe(connection_id, message)
+            return self._subscribe(connection, message)
         return _error("unknown_action", f"unknown action {str(action)[:40]!r}; use ping or subscribe")
 
-    def _subscribe(self, connection_id: str, message: dict[str, Any]) -> dict[str, Any]:
+    def _subscribe(self, connection: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+        connection_id = connection["connection_id"]
         topics, scope = message.get("topics"), message.get("scope", "own")
         batch = message.get("batch", False)
         if not isinstance(topics, list) or not topics or not all(isinstance(t, str) and t in TOPICS for t in topics):
@@ -93,12 +110,10 @@ class WebSocketSessions:
         if not isinstance(batch, bool):
             return _error("validation_error", "batch: true or false")
         topics = sorted(set(topics))
-        if scope == "fleet":
-            connection = self.connections.get(connection_id)
-            if not connection or connection.get("role") != "admin":
-                # Refused, and the connection keeps (or gets) the caller's own events for these topics.
-                self.connections.set_topics(connection_id, topics, batch=batch)
-                return _error("forbidden", "scope fleet needs the admin role; you receive your own events")
+        if scope == "fleet" and connection.get("role") != "admin":
+            # Refused, and the connection keeps (or gets) the caller's own events for these topics.
+            self.connections.set_topics(connection_id, topics, batch=batch)
+            return _error("forbidden", "scope fleet needs the admin role; you receive your own events")
         self.connections.set_topics(connection_id, topics, fleet=scope == "fleet", batch=batch)
         return {"type": "subscribed", "data": {"topics": topics, "scope": scope, "batch": batch},
                 "ts": iso(self.clock.now())}

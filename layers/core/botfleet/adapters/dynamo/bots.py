@@ -350,11 +350,15 @@ class DynamoBotRepository:
                 "owner_id": before.owner_id, "bot_id": before.id, **event,
             }}})
         errors = sum(1 for event in events if event["kind"] in ("order_rejected", "sanity_pause"))
-        if errors:
+        # Breaker trips are counted here, once per (bot, tick) with the trip itself, not summed from the bots'
+        # pause counts: those go when a bot is deleted or regenerated, and a Prometheus *_total must not go down.
+        trips = sum(1 for event in events if event["kind"] == "risk_pause")
+        if errors or trips:
             for pk in (user_pk(before.owner_id), "FLEET"):
                 operations.append({"Update": {"Key": {"pk": pk, "sk": "COUNTERS"},
-                                              "UpdateExpression": "SET entity = :entity ADD errors :n",
-                                              "ExpressionAttributeValues": {":entity": "counters", ":n": errors}}})
+                                              "UpdateExpression": "SET entity = :entity ADD errors :n, risk_pauses :t",
+                                              "ExpressionAttributeValues": {":entity": "counters", ":n": errors,
+                                                                            ":t": trips}}})
         try:
             self.table.transact(operations)
         except ConditionFailed as failed:

@@ -12,12 +12,13 @@ class DynamoConnectionRepository:
     def __init__(self, table: Table):
         self.table = table
 
-    def add(self, connection_id: str, user_id: str, role: str, connected_at: str, expires_at: int) -> None:
+    def add(self, connection_id: str, user_id: str, role: str, connected_at: str, expires_at: int,
+            token_version: int) -> None:
         self.table.put({
             "pk": f"CONN#{connection_id}", "sk": "CONN", "entity": "connection",
             "gsi1pk": user_connections_pk(user_id), "gsi1sk": connection_id, "connection_id": connection_id,
             "user_id": user_id, "role": role, "topics": [], "connected_at": connected_at,
-            "expires_at": expires_at,
+            "expires_at": expires_at, "token_version": token_version,
         })
 
     def get(self, connection_id: str) -> dict[str, Any] | None:

@@ -48,25 +48,46 @@ class DynamoUserRepository:
         return self.table.query("gsi1pk = :users", {":users": "USERS"}, index="gsi1", limit=limit, cursor=cursor,
                                 partition=("gsi1pk", "USERS"), newest_first=True)
 
-    def update_fields(self, user_id: str, fields: dict[str, Any], *, revoke_tokens: bool) -> dict[str, Any]:
-        """Set fields on a user; with `revoke_tokens`, every token issued so far stops working at once."""
+    def update_fields(self, user_id: str, fields: dict[str, Any], *, revoke_tokens: bool,
+                      while_admin: str | None = None) -> dict[str, Any]:
+        """Set fields on a user; with `revoke_tokens`, every token issued so far stops working at once. With
+        `while_admin`, in one transaction with a check that this other user is still an admin who is not blocked
+        (WriteConflict when not): two admins blocking or deleting each other (or themselves) at the same instant
+        cannot both succeed and leave nobody to manage the platform."""
         names = {f"#{key}": key for key in fields}
         values = {f":{key}": value for key, value in fields.items()}
         expression = "SET " + ", ".join(f"#{key} = :{key}" for key in fields)
         if revoke_tokens:
             expression += " ADD token_version :one"
             values[":one"] = 1
-        return self.table.update(*user_key(user_id), expression, names=names, values=values,
-                                 condition="attribute_exists(pk)")
+        if while_admin is None:
+            return self.table.update(*user_key(user_id), expression, names=names, values=values,
+                                     condition="attribute_exists(pk)")
+        pk, sk = user_key(user_id)
+        keeper_pk, keeper_sk = user_key(while_admin)
+        self.table.transact([
+            {"Update": {"Key": {"pk": pk, "sk": sk}, "UpdateExpression": expression,
+                        "ConditionExpression": "attribute_exists(pk)", "ExpressionAttributeValues": values,
+                        **({"ExpressionAttributeNames": names} if names else {})}},
+            {"ConditionCheck": {"Key": {"pk": keeper_pk, "sk": keeper_sk},
+                                "ConditionExpression": "#role = :admin AND NOT #blocked = :yes",
+                                "ExpressionAttributeNames": {"#role": "role", "#blocked": "blocked"},
+                                "ExpressionAttributeValues": {":admin": "admin", ":yes": True}}},
+        ])
+        updated = self.get(user_id)
+        if updated is None:  # deleted right after the write: as the plain update's condition would have said
+            raise ConditionFailed(["ConditionalCheckFailed"])
+        return updated
 
-    def another_admin_exists(self, user_id: str) -> bool:
-        """Query gsi1 `USERS` with a filter, stopping at the first match: a read of the user listing, made only
-        when an admin deletes their own account (the last-admin check), never on a hot path."""
+    def another_admin(self, user_id: str) -> str | None:
+        """The id of an admin other than `user_id` who is not blocked, or None. Query gsi1 `USERS` with a filter,
+        stopping at the first match: a read of the user listing, made only when an admin's ability to act is about
+        to end (the last-admin check), never on a hot path."""
         found, _ = self.table.query(
             "gsi1pk = :users", {":users": "USERS", ":admin": "admin", ":me": user_id, ":yes": True}, index="gsi1",
             names={"#role": "role", "#id": "id", "#blocked": "blocked"},
             filter_expression="#role = :admin AND #id <> :me AND NOT #blocked = :yes", limit=1)
-        return bool(found)
+        return found[0]["id"] if found else None
 
     def delete_account(self, user: dict[str, Any]) -> int:
         """Everything under the user's partition (profile, bots, keys, summaries, injections, chat) and the
