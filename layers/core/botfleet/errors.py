@@ -12,6 +12,11 @@ class AlreadyExists(WriteConflict):
     """A create whose item exists already (e.g. an injection retried with the same Idempotency-Key)."""
 
 
+class AdminGone(WriteConflict):
+    """A write that had to leave another admin in charge (UserAccounts.update_fields `while_admin`) found that admin
+    blocked or gone; nothing was written."""
+
+
 class SecretUnreadable(Exception):
     """A sealed secret could not be opened (tampered, or bound to another user or provider). Never carries
     secret material in its message."""

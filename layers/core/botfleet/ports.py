@@ -31,8 +31,8 @@ class UserAccounts(UserRepository, Protocol):
     def update_fields(self, user_id: str, fields: dict[str, Any], *, revoke_tokens: bool,
                       while_admin: str | None = None) -> dict[str, Any]:
         """Set fields; with `revoke_tokens`, every token issued so far stops working at once; with `while_admin`,
-        only while that user is still an admin who is not blocked, checked atomically with the write
-        (WriteConflict when not)."""
+        only while that user is still an admin who is not blocked, checked atomically with the write (AdminGone
+        when not; WriteConflict when the user to update is gone)."""
     def delete_account(self, user: dict[str, Any]) -> int:
         """Everything in the user's own partition and their email claim; returns how many items went."""
     def another_admin(self, user_id: str) -> str | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botfleet.domain.assistant import ModelError, ModelTurn, ToolCall
-from botfleet.errors import Conflict, WriteConflict
+from botfleet.errors import AdminGone, Conflict, WriteConflict
 from tests.support.fakes._common import copied, paged
 
 
@@ -15,7 +15,7 @@ class FakeUsers:
     """Mirrors adapters/dynamo/users.py (DynamoUserRepository): an email belongs to one account (Conflict
     email_taken), updates need the user to exist (WriteConflict, as the adapter's condition), `list_all` is newest
     first by `created_at#id`, `another_admin` finds an unblocked admin other than the one asking, and
-    `update_fields(..., while_admin=...)` writes only while that one is still an unblocked admin (WriteConflict)."""
+    `update_fields(..., while_admin=...)` writes only while that one is still an unblocked admin (AdminGone)."""
 
     def __init__(self):
         self.users: dict[str, dict[str, Any]] = {}
@@ -46,7 +46,7 @@ class FakeUsers:
         if user is None:
             raise WriteConflict(f"user {user_id} is not there")
         if while_admin is not None and not self._active_admin(self.users.get(while_admin)):
-            raise WriteConflict(f"user {while_admin} is no longer an admin who can act")
+            raise AdminGone(f"user {while_admin} can no longer act as an admin")
         user.update(copied(fields))
         if revoke_tokens:
             user["token_version"] = int(user.get("token_version", 0)) + 1

@@ -9,7 +9,7 @@ from contextlib import suppress
 from typing import Any
 
 from botfleet.clock import Clock, iso
-from botfleet.errors import Conflict, Unauthorized, WriteConflict
+from botfleet.errors import AdminGone, Conflict, Unauthorized, WriteConflict
 from botfleet.ports import BotRepository, UserAccounts
 from botfleet.services.auth import AuthService, Principal
 from botfleet.views import user_view
@@ -44,8 +44,8 @@ class AccountRemoval:
         training runs, quarantine log, assistant data) with the email claim. The audit trail stays. Returns how
         much went.
 
-        With `while_admin`, the first step (the block) happens only while that admin can still act; WriteConflict
-        when not (or when the user is gone already), and nothing was changed."""
+        With `while_admin`, the first step (the block) happens only while that admin can still act: AdminGone when
+        not (WriteConflict when the user is gone already), and nothing was changed."""
         user_id = user["id"]
         self.users.update_fields(user_id, {"blocked": True}, revoke_tokens=True, while_admin=while_admin)
         bots = self.bots.all_of_owner(user_id)
@@ -107,7 +107,10 @@ class AccountService:
                 raise last_admin()
             try:
                 return self.removal.remove(user, while_admin=keeper)
+            except AdminGone:
+                continue  # that admin was blocked or deleted between the look and the write: look again
             except WriteConflict:
                 if self.users.get(user["id"]) is None:
                     raise Unauthorized("the access token is revoked", code="token_revoked") from None
+                raise
         raise last_admin()

@@ -11,7 +11,7 @@ from botfleet.clock import Clock, iso
 from botfleet.domain.bots import ADMIN_HOLD, MODES, Bot, check_capital
 from botfleet.domain.exchanges import get_exchange
 from botfleet.domain.users import check_password_strength, generate_password
-from botfleet.errors import Conflict, NotFound, Unauthorized, Unprocessable, WriteConflict
+from botfleet.errors import AdminGone, Conflict, NotFound, Unauthorized, Unprocessable, WriteConflict
 from botfleet.ids import new_id
 from botfleet.ports import AuditLog
 from botfleet.services.accounts import AccountRemoval
@@ -89,16 +89,15 @@ class AdminService:
 
     @contextmanager
     def _while_acting(self, admin: Principal, user_id: str) -> Iterator[None]:
-        """A write's failed condition, told apart: the user went meanwhile (404), or the acting admin was blocked
-        or deleted meanwhile (their token is revoked: 401, as their next request would hear)."""
+        """A write's failed condition, told apart: the acting admin was blocked or deleted meanwhile (their token
+        is revoked: 401, as their next request would hear), or the user went meanwhile (404)."""
         try:
             yield
+        except AdminGone:
+            raise Unauthorized("the access token is revoked", code="token_revoked") from None
         except WriteConflict:
             if self.users.get(user_id) is None:
                 raise NotFound(f"user {user_id} not found") from None
-            acting = self.users.get(admin.user_id)
-            if acting is None or acting.get("role") != "admin" or acting.get("blocked"):
-                raise Unauthorized("the access token is revoked", code="token_revoked") from None
             raise
 
     def _close_connections(self, user_id: str) -> int:

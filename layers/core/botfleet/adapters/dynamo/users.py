@@ -6,7 +6,7 @@ from typing import Any
 
 from botfleet.adapters.dynamo.schema import user_pk
 from botfleet.adapters.dynamo.table import ConditionFailed, Table
-from botfleet.errors import Conflict
+from botfleet.errors import AdminGone, Conflict
 
 
 def user_key(user_id: str) -> tuple[str, str]:
@@ -52,7 +52,7 @@ class DynamoUserRepository:
                       while_admin: str | None = None) -> dict[str, Any]:
         """Set fields on a user; with `revoke_tokens`, every token issued so far stops working at once. With
         `while_admin`, in one transaction with a check that this other user is still an admin who is not blocked
-        (WriteConflict when not): two admins blocking or deleting each other (or themselves) at the same instant
+        (AdminGone when not): two admins blocking or deleting each other (or themselves) at the same instant
         cannot both succeed and leave nobody to manage the platform."""
         names = {f"#{key}": key for key in fields}
         values = {f":{key}": value for key, value in fields.items()}
@@ -65,15 +65,22 @@ class DynamoUserRepository:
                                      condition="attribute_exists(pk)")
         pk, sk = user_key(user_id)
         keeper_pk, keeper_sk = user_key(while_admin)
-        self.table.transact([
-            {"Update": {"Key": {"pk": pk, "sk": sk}, "UpdateExpression": expression,
-                        "ConditionExpression": "attribute_exists(pk)", "ExpressionAttributeValues": values,
-                        **({"ExpressionAttributeNames": names} if names else {})}},
-            {"ConditionCheck": {"Key": {"pk": keeper_pk, "sk": keeper_sk},
-                                "ConditionExpression": "#role = :admin AND NOT #blocked = :yes",
-                                "ExpressionAttributeNames": {"#role": "role", "#blocked": "blocked"},
-                                "ExpressionAttributeValues": {":admin": "admin", ":yes": True}}},
-        ])
+        try:
+            self.table.transact([
+                {"Update": {"Key": {"pk": pk, "sk": sk}, "UpdateExpression": expression,
+                            "ConditionExpression": "attribute_exists(pk)", "ExpressionAttributeValues": values,
+                            **({"ExpressionAttributeNames": names} if names else {})}},
+                {"ConditionCheck": {"Key": {"pk": keeper_pk, "sk": keeper_sk},
+                                    "ConditionExpression": "#role = :admin AND NOT #blocked = :yes",
+                                    "ExpressionAttributeNames": {"#role": "role", "#blocked": "blocked"},
+                                    "ExpressionAttributeValues": {":admin": "admin", ":yes": True}}},
+            ])
+        except ConditionFailed as failed:
+            # Which item's condition failed tells the caller what happened: the user is gone (as the plain
+            # update's condition says), or the admin who was to stay can no longer act.
+            if failed.reasons[:1] != ["ConditionalCheckFailed"] and failed.reasons[1:2] == ["ConditionalCheckFailed"]:
+                raise AdminGone(f"user {while_admin} can no longer act as an admin") from failed
+            raise
         updated = self.get(user_id)
         if updated is None:  # deleted right after the write: as the plain update's condition would have said
             raise ConditionFailed(["ConditionalCheckFailed"])
