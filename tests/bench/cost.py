@@ -107,6 +107,10 @@ class Measured:
     trade_item_bytes: float
     bot_item_bytes: float
     post_cpu_s: float  # one @connections POST in the broadcaster (tests/bench/posting.py)
+    metrics_read_units_per_bot: float  # an admin's GET /api/metrics reading the whole fleet
+    metrics_calls_per_bot: float
+    metrics_kept_read_units: float  # the same served from the kept read
+    metrics_keep_write_units: float  # keeping a fleet read
 
     @classmethod
     def from_runs(cls, quiet: scale.FleetResult, trading: scale.FleetResult, meters: dict,
@@ -125,9 +129,12 @@ class Measured:
         runs = len(trading.runs)
         fixed_calls = (calls.get("Query", 0) + calls.get("GetItem", 0) + calls.get("UpdateItem", 0)) / runs
         write_calls = (calls.get("PutItem", 0) + calls.get("TransactWriteItems", 0)) / (trading.bots * trading.ticks)
+        fleet_read, kept_read = trading.metrics_reads["fleet"], trading.metrics_reads["kept"]
         return cls(bot_units, fixed, max(0.0, extra) / fills, reads_bot, reads_fixed,
                    summary["engine_compute_ms_per_bot"] / 1000, fixed_calls, write_calls,
-                   summary["log_bytes_per_tick"], trading.trade_item_bytes, quiet.bot_item_bytes, post_cpu_s)
+                   summary["log_bytes_per_tick"], trading.trade_item_bytes, quiet.bot_item_bytes, post_cpu_s,
+                   fleet_read["read_units"] / trading.bots, fleet_read["calls"] / trading.bots,
+                   kept_read["read_units"], fleet_read["write_units"])
 
 
 @dataclass(frozen=True)
@@ -201,6 +208,24 @@ def monthly_cost(m: Measured, s: Scenario, prices: dict, *, before: bool = False
     }
 
 
+SCRAPE_S = 30  # assumption: an operator's Prometheus scraping the fleet's GET /api/metrics every 30 s
+OPS_GB = 256 / 1024  # the ops function's memory (infra/botfleet_infra/api.py)
+
+
+def metrics_scrape_cost(m: Measured, bots: int, prices: dict, *, before: bool) -> float:
+    """USD a month of an admin's GET /api/metrics every SCRAPE_S: before, every scrape read the whole fleet; after,
+    one a minute does (and keeps it), the others read the kept item. Outside the issue's scenario: printed apart."""
+    scrapes = TICKS_PER_MONTH * 60 / SCRAPE_S
+    fleet_reads = scrapes if before else TICKS_PER_MONTH
+    kept_reads = scrapes - fleet_reads
+    read_units = fleet_reads * bots * m.metrics_read_units_per_bot + kept_reads * m.metrics_kept_read_units
+    write_units = 0 if before else fleet_reads * m.metrics_keep_write_units
+    # The function waits on its calls one after another (BatchGetItem pages of 100, the listing's pages).
+    gb_s = (fleet_reads * bots * m.metrics_calls_per_bot + kept_reads * 2) * DYNAMODB_CALL_S * OPS_GB
+    return (read_units * prices["dynamodb_read_unit"] + write_units * prices["dynamodb_write_unit"]
+            + gb_s * prices["lambda_gb_second"] + scrapes * (prices["lambda_request"] + prices["rest_request"]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--measure-bots", type=int, default=1000, help="fleet size measured on moto")
@@ -233,6 +258,11 @@ def main() -> None:
                       f"[{breakdown}] goal<={GOAL} {verdict} cost_per_bot_month_usd={per_bot:.4f}")
                 report.append({"bots": bots, "region": region, "when": label, "month_usd": total,
                                "items": items, "cost_per_bot_month_usd": per_bot})
+            before_usd, after_usd = (metrics_scrape_cost(measured, bots, region_prices, before=when)
+                                     for when in (True, False))
+            print(f"metrics scrape bots={bots} region={region} every={SCRAPE_S}s (an admin's GET /api/metrics, "
+                  f"outside the scenario): before month_usd={before_usd:.2f} ({before_usd / bots:.4f} a bot), "
+                  f"after month_usd={after_usd:.2f} ({after_usd / bots:.4f} a bot)")
     if args.json:
         Path(args.json).write_text(json.dumps({"measured": measured.__dict__, "costs": report}, indent=2))
 

@@ -68,6 +68,8 @@ class FleetResult:
     bot_item_bytes: float = 0.0  # mean size of a stored bot item (what a per-bot write would cost)
     trade_item_bytes: float = 0.0
     meter: dict = field(default_factory=dict)  # write units by entity, read units by operation (for bench-cost)
+    # An admin's GET /api/metrics after the ticks: "fleet" reads every bot, "kept" serves the kept read.
+    metrics_reads: dict = field(default_factory=dict)
 
     def per_bot_tick(self, value: float) -> float:
         return value / (self.bots * self.ticks)
@@ -191,6 +193,7 @@ def measure(bots: int, *, trading: bool, ticks: int = 4, warmup: int = 3, bots_p
         result.log_bytes = log_bytes.bytes
         result.meter = {"write_units": meter.write_units, "write_units_by_entity": dict(meter.write_units_by_entity),
                         "read_units_by_operation": dict(meter.read_units_by_operation)}
+        result.metrics_reads = _metrics_reads(runtime, meter, Principal("usr_admin", "ops@example.com", "Ops", "admin"))
         scan = [item for page in client.get_paginator("scan").paginate(TableName="bench") for item in page["Items"]]
         bot_items = [item_size(item) for item in scan if item.get("entity", {}).get("S") == "bot"]
         trade_items = [item_size(item) for item in scan if item.get("entity", {}).get("S") == "trade"]
@@ -198,6 +201,24 @@ def measure(bots: int, *, trading: bool, ticks: int = 4, warmup: int = 3, bots_p
         result.trade_item_bytes = sum(trade_items) / max(1, len(trade_items))
         runtime.reset()
     return result
+
+
+def _metrics_reads(runtime, meter, admin) -> dict:
+    """What an admin's GET /api/metrics costs: the first reads the whole fleet (and keeps it), the next, within a
+    minute, the kept read. Units as billed, DynamoDB calls, seconds on moto."""
+    from botfleet.clock import FixedClock
+    from botfleet.services.metrics import MetricsService
+
+    built = runtime.metrics()
+    service = MetricsService(built.bots, built.counters, FixedClock())
+    reads = {}
+    for kind in ("fleet", "kept"):
+        meter.reset()
+        started = time.perf_counter()
+        service.snapshot(admin)
+        reads[kind] = {"read_units": meter.read_units, "write_units": meter.write_units,
+                       "calls": sum(meter.calls.values()), "s": time.perf_counter() - started}
+    return reads
 
 
 def print_result(result: FleetResult) -> None:
@@ -218,6 +239,11 @@ def print_result(result: FleetResult) -> None:
           f"{s['dynamo_calls_per_run']:.0f} DynamoDB calls per run")
     print(f"  logs {s['log_bytes_per_tick']:.0f} bytes/tick; a bot item {s['bot_item_bytes']:.0f} bytes, "
           f"a trade item {s['trade_item_bytes']:.0f} bytes")
+    fleet, kept = result.metrics_reads["fleet"], result.metrics_reads["kept"]
+    print(f"  an admin's GET /api/metrics: reading the fleet {fleet['read_units']:.0f} read units "
+          f"({fleet['read_units'] / result.bots:.3f} a bot), {fleet['calls']} DynamoDB calls, "
+          f"{fleet['s']:.2f} s on moto; served from the kept read (within a minute) {kept['read_units']:.1f} read "
+          f"units, {kept['calls']} calls")
 
 
 def main() -> None:

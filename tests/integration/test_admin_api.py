@@ -1,9 +1,14 @@
 """Admin endpoints through the real handlers against moto: RBAC, the user and bot actions, the audit trail."""
 
+from datetime import timedelta
+
 import pytest
 
 from botfleet import runtime
+from botfleet.clock import FixedClock, iso
 from botfleet.errors import Conflict
+from botfleet.services.auth import Principal
+from botfleet.services.metrics import MetricsService
 from tests.integration.conftest import FakePublisher, load_handler
 from tests.support.events import LambdaContext, rest_event, ws_event
 
@@ -184,6 +189,46 @@ def test_metrics_user_and_fleet(api, admin_token):
     assert reply["statusCode"] == 200 and "botfleet_bots{status=\"running\"} 1.0" in reply["body"]
     assert reply["multiValueHeaders"]["Content-Type"][0].startswith("text/plain")
     assert api.call("ops", "GET", "/api/metrics")[0] == 401
+
+
+def test_fleet_metrics_are_read_once_a_minute_and_counters_always(api):
+    """A scrape does not read every bot: the fleet's bot-derived figures are kept for a minute (read units and time
+    proportional to the fleet, once a minute however often Prometheus and the dashboard ask); the counters are one
+    item and always fresh; an older read never replaces a newer one."""
+    token, owner = api.register()
+    api.call("bots", "POST", "/api/bots", BOT, token=token)
+    built, clock = runtime.metrics(), FixedClock()
+    service = MetricsService(built.bots, built.counters, clock)
+    admin = Principal("usr_admin", "root@example.com", "root", "admin")
+    first = service.snapshot(admin)
+    assert first["bots_by_status"]["running"] == 1 and first["bots_as_of"] == iso(clock.now())
+    api.call("bots", "POST", "/api/bots", {**BOT, "name": "second"}, token=token)
+    runtime.table().update("FLEET", "COUNTERS", "ADD ticks :one", values={":one": 1})
+    clock.advance(seconds=60)
+    kept = service.snapshot(admin)
+    assert kept["bots_by_status"] == first["bots_by_status"] and kept["bots_as_of"] == first["bots_as_of"]
+    assert kept["ticks_total"] == first["ticks_total"] + 1  # counters are read each time
+    clock.advance(seconds=1)
+    fresh = service.snapshot(admin)
+    assert fresh["bots_by_status"]["running"] == 2 and fresh["bots_as_of"] == iso(clock.now())
+    # A slower request that read the fleet earlier does not put its older figures back.
+    stale = MetricsService(built.bots, built.counters, FixedClock(clock.now() - timedelta(seconds=30)))
+    assert stale.snapshot(admin)["bots_by_status"]["running"] == 2
+    assert built.counters.fleet_snapshot()["bots_as_of"] == fresh["bots_as_of"]
+    # The user's own figures are read each time.
+    user = Principal(owner["id"], owner["email"], owner["name"], "user")
+    assert service.snapshot(user)["bots_by_status"]["running"] == 2
+
+
+def test_prometheus_types_follow_what_the_series_do(api, admin_token):
+    token, _ = api.register()
+    api.call("bots", "POST", "/api/bots", BOT, token=token)
+    reply = load_handler("ops").handler(rest_event("GET", "/api/metrics", token=admin_token), LambdaContext())
+    types = dict(line.split()[2:4] for line in reply["body"].splitlines() if line.startswith("# TYPE"))
+    grows = ("trades", "volume", "fees", "ticks", "errors", "risk_pauses")
+    assert {types[f"botfleet_{name}_total"] for name in grows} == {"counter"}
+    assert types["botfleet_bots"] == types["botfleet_realized_pnl"] == types["botfleet_realized_pnl_total"] == "gauge"
+    assert "botfleet_ticks_total 0.0" in reply["body"] and "botfleet_bots_read_timestamp_seconds " in reply["body"]
 
 
 def test_a_bot_an_admin_paused_stays_out_until_an_admin_puts_it_back(api, admin_token):

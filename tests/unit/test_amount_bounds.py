@@ -38,7 +38,13 @@ def test_bounds_and_places():
             parse_amount(too_much, "capital", CAPITAL)
     with pytest.raises(Unprocessable, match=r"at most 8 decimal places"):
         parse_amount("1.123456789", "capital", CAPITAL)
-    assert parse_amount("1.100000000", "capital", CAPITAL) == D("1.1")  # trailing zeros are no precision
+    assert parse_amount("1.10000000", "capital", CAPITAL) == D("1.1")
+    # Written as the schema's pattern does not allow, even when the value itself is in range: refused alike.
+    with pytest.raises(Unprocessable, match=r"at most 8 decimal places"):
+        parse_amount("1.100000000", "capital", CAPITAL)
+    with pytest.raises(Unprocessable, match=r"no leading zeros"):
+        parse_amount("0001", "risk.max_drawdown_pct", PERCENT)
+    assert parse_amount("001", "risk.max_drawdown_pct", PERCENT) == 1  # three digits, as "100" has
 
 
 @given(st.sampled_from(list(FIELDS.values())), st.text(alphabet="0123456789.-", max_size=24))

@@ -242,6 +242,10 @@ class Counters(Protocol):
     def of_user(self, user_id: str) -> dict[str, Any]: ...
     def all_retired_totals(self) -> list[dict[str, Any]]:
         """Every user's retired trade totals (what their deleted bots traded)."""
+    def fleet_snapshot(self) -> dict[str, Any] | None:
+        """The fleet's bot-derived metrics as last kept (services/metrics.py), with `bots_as_of`; None if none."""
+    def keep_fleet_snapshot(self, snapshot: dict[str, Any]) -> bool:
+        """Keep `snapshot` unless one read later is kept already (then False)."""
 
 
 class StoredKeys(Protocol):

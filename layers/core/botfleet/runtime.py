@@ -285,7 +285,7 @@ def metrics():
     from botfleet.adapters.dynamo.counters import DynamoCounters
     from botfleet.services.metrics import MetricsService
 
-    return MetricsService(bots(), DynamoCounters(table()))
+    return MetricsService(bots(), DynamoCounters(table()), clock())
 
 
 @_component

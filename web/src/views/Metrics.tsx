@@ -52,7 +52,7 @@ export function Metrics() {
       {!latest && !error && <Loading />}
       {latest && (
         <>
-          <p class="lead">Scope: {latest.scope === "fleet" ? "the whole fleet (admin)" : "your bots"}. Sparklines cover the time this page has been open.</p>
+          <p class="lead">Scope: {latest.scope === "fleet" ? "the whole fleet (admin)" : "your bots"}. Sparklines cover the time this page has been open.{latest.scope === "fleet" && typeof latest.bots_as_of === "string" && ` The fleet's bot figures are read at most once a minute; these at ${new Date(latest.bots_as_of).toLocaleTimeString()}.`}</p>
           <ul class="stat-grid" role="list">
             {Object.entries(latest.bots_by_status ?? {}).map(([status, count]) => (
               <li class={`stat ${status}`} key={status}>

@@ -80,6 +80,12 @@ def parse_amount(value: object, field: str, bounds: AmountBounds) -> Decimal:
         raise Unprocessable(field, f"must be {bounds.describe()}")
     if _decimal_places(number) > bounds.places:
         raise Unprocessable(field, f"must have at most {bounds.places} decimal places")
+    if isinstance(value, str) and re.fullmatch(bounds.pattern, value) is None:
+        # In range, but written as the API schema's pattern does not allow: more digits than the bounds have,
+        # zeros though they are ("0001", "1.100000000"). One rule for a client whichever path reads the amount.
+        if "." in value and len(value.split(".", 1)[1]) > bounds.places:
+            raise Unprocessable(field, f"must have at most {bounds.places} decimal places")
+        raise Unprocessable(field, f"must be {bounds.describe()}, with no leading zeros beyond its digits")
     return number
 
 
