@@ -207,6 +207,43 @@ def test_a_poisoned_or_failing_bot_is_paused_and_the_rest_of_its_shard_trades_on
     assert report["failed"] == 0 and report["bots"] == len(healthy) + 1, report
 
 
+def test_a_bot_whose_state_cannot_be_read_fails_no_listing_and_can_still_go(api, caplog):
+    """One corrupt bot item (a bug's worth of state) used to make its owner's bot list, their metrics and account
+    deletion, and every admin's fleet list and fleet metrics, a 500: one tenant's item felt by everyone. Listings now
+    leave it out (and log it), reading it alone is a 409 naming the problem, and it can still be deleted."""
+    runtime.auth().ensure_admin("root@example.com", "admin passphrase 9")
+    admin = api.call("auth", "POST", "/api/auth/login", {"email": "root@example.com",
+                                                          "password": "admin passphrase 9"})[1]["access_token"]
+    token, user = api.register()
+    other_token, _ = api.register("bob@example.com", name="Bob")
+    broken, fine = (api.call("bots", "POST", "/api/bots", {**BOT, "name": name}, token=token)[1]
+                    for name in ("broken", "fine"))
+    theirs = api.call("bots", "POST", "/api/bots", {**BOT, "name": "theirs"}, token=other_token)[1]
+    _poison(broken["id"], user["id"], ledger={"S": "not a ledger"})
+    json_accept = {"Accept": "application/json"}
+
+    with caplog.at_level(logging.ERROR, logger="botfleet.bots"):
+        status, page = api.call("bots", "GET", "/api/bots", token=token)
+        assert status == 200 and [bot["id"] for bot in page["items"]] == [fine["id"]]
+    assert any(getattr(record, "bot_id", None) == broken["id"] for record in caplog.records)
+    status, error = api.call("bots", "GET", f"/api/bots/{broken['id']}", token=token)
+    assert status == 409 and error["error"]["code"] == "bot_unreadable"
+    assert api.call("bots", "POST", f"/api/bots/{broken['id']}/pause", token=token)[0] == 409
+    assert api.call("ops", "GET", "/api/metrics", token=token, headers=json_accept)[1]["bots_by_status"][
+        "running"] == 1
+    status, fleet = api.call("admin", "GET", "/api/admin/bots", token=admin)
+    assert status == 200 and {bot["id"] for bot in fleet["items"]} == {fine["id"], theirs["id"]}
+    assert api.call("ops", "GET", "/api/metrics", token=admin, headers=json_accept)[1]["bots_by_status"][
+        "running"] == 2
+
+    # Its owner can delete it, or their whole account with it: nothing of it stays behind.
+    assert api.call("auth", "DELETE", "/api/auth/me", {"password": "correct horse 1"}, token=token)[0] == 204
+    table = boto3.client("dynamodb", region_name="us-east-1")
+    left = table.scan(TableName=TABLE, FilterExpression="contains(pk, :id) OR contains(sk, :id)",
+                      ExpressionAttributeValues={":id": {"S": broken["id"]}})["Items"]
+    assert left == []
+
+
 def test_a_filter_that_matches_little_reads_a_bounded_part_and_hands_back_a_cursor(api):
     """A filtered listing (trades by symbol, audit by actor, ...) over a long history: each request reads at most
     FILTERED_PAGES pages and answers with what matched so far and a cursor; following the cursors finds the match."""

@@ -67,9 +67,14 @@ class BotRepository(Protocol):
     def creation_request(self, owner_id: str, bot_id: str) -> str | None:
         """The fingerprint `create` kept for the owner's bot; None when there is no such bot or none was kept."""
         ...
-    def get(self, owner_id: str, bot_id: str) -> Bot | None: ...
+    def get(self, owner_id: str, bot_id: str) -> Bot | None:
+        """The owner's bot; Conflict `bot_unreadable` (409) if its stored state cannot be read."""
     def list_for_owner(self, owner_id: str, limit: int, cursor: str | None) -> tuple[list[Bot], str | None]: ...
-    def all_of_owner(self, owner_id: str) -> list[Bot]: ...
+    def all_of_owner(self, owner_id: str) -> list[Bot]:
+        """The owner's bots. Listings (this, list_for_owner, list_all, whole_fleet) leave out, and log, a bot whose
+        stored state cannot be read: one corrupt item fails no listing."""
+    def unreadable_of_owner(self, owner_id: str) -> list[UnreadableBot]:
+        """The owner's bots whose stored state cannot be read (what removing the account must still delete)."""
     def list_all(self, limit: int, cursor: str | None) -> tuple[list[Bot], str | None]: ...
     def whole_fleet(self) -> list[Bot]:
         """Every bot of every owner, newest first (admin views and fleet-wide actions)."""

@@ -7,7 +7,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from botfleet.domain.bots import Bot, merge_trade_totals, trade_totals
+from botfleet.domain.bots import Bot, UnreadableBot, merge_trade_totals, trade_totals
 from botfleet.domain.exchanges import get_exchange
 from botfleet.domain.ledger import Ledger
 from botfleet.errors import AlreadyExists, WriteConflict
@@ -84,6 +84,9 @@ class FakeBotRepository:
 
     def all_of_owner(self, owner_id: str) -> list[Bot]:
         return [copied(bot) for bot in self._of_owner(owner_id)]
+
+    def unreadable_of_owner(self, owner_id: str) -> list[UnreadableBot]:
+        return []  # the fake keeps Bot objects: nothing it holds is unreadable
 
     def list_for_owner(self, owner_id: str, limit: int, cursor: str | None) -> tuple[list[Bot], str | None]:
         return paged(self._of_owner(owner_id), limit, cursor, f"bots-of:{owner_id}")

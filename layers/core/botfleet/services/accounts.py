@@ -49,8 +49,9 @@ class AccountRemoval:
         user_id = user["id"]
         self.users.update_fields(user_id, {"blocked": True}, revoke_tokens=True, while_admin=while_admin)
         bots = self.bots.all_of_owner(user_id)
+        unreadable = self.bots.unreadable_of_owner(user_id)
         # Read before the partition goes: the bots deleted earlier are found through what it records about them.
-        deleted_earlier = self.bots.ids_with_history(user_id) - {bot.id for bot in bots}
+        deleted_earlier = self.bots.ids_with_history(user_id) - {bot.id for bot in [*bots, *unreadable]}
         for bot in bots:
             if bot.status != "stopped":
                 # A tick that wrote the bot meanwhile doesn't matter: the bot is deleted next, and a later tick's
@@ -59,11 +60,14 @@ class AccountRemoval:
                     self.bots.save(bot.stopped(ACCOUNT_DELETED, iso(self.clock.now())))
             self.bots.purge_history(bot.id)
             self.bots.delete(bot)
+        for corrupt in unreadable:  # stored state that cannot be read (the engine paused it): gone by its key
+            self.bots.purge_history(corrupt.id)
+            self.bots.remove(user_id, corrupt.id)
         for bot_id in sorted(deleted_earlier):  # a deleted bot's trades and events stay, until now
             self.bots.purge_history(bot_id)
         closed = self.close_connections(user_id) if self.close_connections is not None else 0
         items = self.users.delete_account(user)
-        return {"bots_removed": len(bots), "items_removed": items, "connections_closed": closed}
+        return {"bots_removed": len(bots) + len(unreadable), "items_removed": items, "connections_closed": closed}
 
 
 class AccountService:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, fields, replace
 from decimal import Decimal
 from typing import Any
@@ -16,8 +17,10 @@ from botfleet.domain.ledger import Ledger
 from botfleet.domain.orders import RestingOrder
 from botfleet.domain.quarantine import QuarantineState
 from botfleet.domain.risk import RiskLimits
-from botfleet.errors import AlreadyExists
+from botfleet.errors import AlreadyExists, Conflict
 from botfleet.settings import ConfigurationError
+
+log = logging.getLogger("botfleet.bots")
 
 _BOT_FIELDS = {f.name for f in fields(Bot)}
 #: gsi2 partition of every user's retired trade totals (bots deleted or regenerated): one Query for the fleet view.
@@ -95,6 +98,29 @@ def load_bot(item: dict[str, Any]) -> Bot | UnreadableBot:
         return UnreadableBot(owner, bot_id, f"{type(exc).__name__}: {exc}"[:300])
 
 
+def readable_bots(items: Iterable[dict[str, Any]]) -> list[Bot]:
+    """The bots of these items, leaving out (and logging) any whose stored state cannot be read: one corrupt item
+    fails neither its owner's other bots nor a listing of everyone's. The engine pauses such a bot when it meets it
+    (`engine_error`); reading it alone is a 409 `bot_unreadable`; its owner can delete it, and so does removing the
+    account."""
+    bots = []
+    for item in items:
+        bot = load_bot(item)
+        if isinstance(bot, UnreadableBot):
+            log.error("bot cannot be read", extra={"bot_id": bot.id, "owner_id": bot.owner_id, "error": bot.error})
+            continue
+        bots.append(bot)
+    return bots
+
+
+def readable_bot(item: dict[str, Any]) -> Bot:
+    bot = load_bot(item)
+    if isinstance(bot, UnreadableBot):
+        log.error("bot cannot be read", extra={"bot_id": bot.id, "owner_id": bot.owner_id, "error": bot.error})
+        raise Conflict("the bot's stored state cannot be read; it can only be deleted", code="bot_unreadable")
+    return bot
+
+
 class DynamoBotRepository:
     def __init__(self, table: Table, shards: int | None):
         self.table = table
@@ -135,12 +161,9 @@ class DynamoBotRepository:
         entries = [bot_key(item["owner_id"], item["pk"].removeprefix("BOT#"))
                    if item.get("entity") == "bot_pointer" else item for item in listed]
         found = self.table.get_many(entry for entry in entries if isinstance(entry, tuple))
+        items = (found.get(entry) if isinstance(entry, tuple) else entry for entry in entries)
         bots: dict[str, Bot] = {}
-        for entry in entries:
-            item = found.get(entry) if isinstance(entry, tuple) else entry
-            if item is None:
-                continue
-            bot = item_to_bot(item)
+        for bot in readable_bots(item for item in items if item is not None):
             bots.setdefault(bot.id, bot)
         return list(bots.values())
 
@@ -170,22 +193,27 @@ class DynamoBotRepository:
         return moved
 
     def all_of_owner(self, owner_id: str) -> list[Bot]:
-        return [item_to_bot(item) for item in self.table.query_all(
-            "pk = :pk AND begins_with(sk, :bot)", {":pk": user_pk(owner_id), ":bot": "BOT#"})]
+        return readable_bots(self._items_of_owner(owner_id))
+
+    def unreadable_of_owner(self, owner_id: str) -> list[UnreadableBot]:
+        return [bot for bot in map(load_bot, self._items_of_owner(owner_id)) if isinstance(bot, UnreadableBot)]
+
+    def _items_of_owner(self, owner_id: str) -> list[dict[str, Any]]:
+        return self.table.query_all("pk = :pk AND begins_with(sk, :bot)", {":pk": user_pk(owner_id), ":bot": "BOT#"})
 
     def owns(self, owner_id: str, bot_id: str) -> bool:
         return self.table.exists(*bot_key(owner_id, bot_id))
 
     def get(self, owner_id: str, bot_id: str) -> Bot | None:
         item = self.table.get(*bot_key(owner_id, bot_id), consistent=True)
-        return item_to_bot(item) if item else None
+        return readable_bot(item) if item else None
 
     def list_for_owner(self, owner_id: str, limit: int, cursor: str | None) -> tuple[list[Bot], str | None]:
         items, next_cursor = self.table.query(
             "pk = :pk AND begins_with(sk, :bot)", {":pk": user_pk(owner_id), ":bot": "BOT#"},
             limit=limit, cursor=cursor, partition=("pk", user_pk(owner_id)),
         )
-        return [item_to_bot(item) for item in items], next_cursor
+        return readable_bots(items), next_cursor
 
     def save(self, bot: Bot) -> Bot:
         """Replace the bot if nobody wrote it since it was read (its `version`); returns the saved bot.
@@ -387,8 +415,7 @@ class DynamoBotRepository:
     def summaries(self, owner_id: str) -> list[dict[str, Any]]:
         """The owner's trade totals per exchange and quote currency: their bots' books plus what their deleted bots
         left (retired totals)."""
-        bots = [bot for bot in map(load_bot, self.table.query_all(
-            "pk = :pk AND begins_with(sk, :bot)", {":pk": user_pk(owner_id), ":bot": "BOT#"})) if isinstance(bot, Bot)]
+        bots = [bot for bot in map(load_bot, self._items_of_owner(owner_id)) if isinstance(bot, Bot)]
         return merge_trade_totals([*trade_totals(bots), *self.retired_totals(owner_id)])
 
     def retired_totals(self, owner_id: str) -> list[dict[str, Any]]:
