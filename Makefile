@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: help venv system-packages web browser run test test-fast lint format unit integration infra local-cloud e2e fuzz openapi openapi-check \
-        synth bench bench-training bench-web bench-decisions bench-scale bench-cost bench-ws bench-tick-latency clean
+        synth bench bench-training bench-web bench-decisions bench-scale bench-cost bench-ws bench-tick-latency bench-metrics clean
 
 help:
 	@echo "make run            start the local cloud with demo bots (READY http://127.0.0.1:8000)"
@@ -25,6 +25,7 @@ help:
 	@echo "make bench-cost     cost per bot-month, 1,000 and 10,000 bots, us-east-1 and af-south-1 (goal 0.02 USD)"
 	@echo "make bench-ws       1,000 WebSocket connections: tick -> trade message p50/p95/max, lost (goal p95 250 ms)"
 	@echo "make bench-tick-latency  an engine run's writes, shards read one by one vs ahead, with a round trip per call"
+	@echo "make bench-metrics  an admin's fleet metrics read: CPU a bot, read units, its time in the ops function"
 	@echo "make openapi        regenerate docs/openapi.json;  make synth  synthesize the CDK app (light)"
 	@echo "make web            build the dashboard (web/ → web/dist; npm ci from the lock when needed)"
 	@echo "make browser        the browser tier: Debian's chromium driven by Playwright against the local cloud"
@@ -169,6 +170,10 @@ bench-ws: $(STAMP) web
 # When an engine run's bots are written, its shards read one after another or eight ahead (moto + a round trip).
 bench-tick-latency: $(STAMP)
 	$(PY) tests/bench/tick_latency.py
+
+# An admin's GET /api/metrics reads the fleet's figures (once a minute): per bot, whole bots vs the projected figures.
+bench-metrics: $(STAMP)
+	$(PY) tests/bench/metrics_read.py
 
 clean:
 	rm -rf cdk.out .local .pytest_cache .ruff_cache

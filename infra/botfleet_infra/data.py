@@ -18,6 +18,9 @@ from botfleet_infra.functions import BotfleetFunction
 from botfleet_infra.settings import TICK_SHARDS, BuildSettings
 
 GSI_NAMES = ("gsi1", "gsi2")
+#: The partition of the kept fleet metrics: botfleet.adapters.dynamo.counters.METRICS_PARTITION (a test keeps the two
+#: equal; the infrastructure does not import the application).
+METRICS_PARTITION = "METRICS"
 
 
 class TableAccess(enum.Enum):
@@ -33,6 +36,9 @@ class TableAccess(enum.Enum):
     READ_WRITE = "read_write"
     #: UpdateItem on the fleet's own items (partition `FLEET`: the tick log), nothing else: the tick function.
     TICK_LOG = "tick_log"
+    #: Read everything, and PutItem in the partition `METRICS` only (the kept fleet metrics,
+    #: adapters/dynamo/counters.py): the ops function, which changes nothing else.
+    READ_AND_KEEP_METRICS = "read_and_keep_metrics"
 
 
 class DataConstruct(Construct):
@@ -101,6 +107,15 @@ class DataConstruct(Construct):
             return
         if access is TableAccess.READ_ONLY:
             self.table.grant_read_data(target.function)
+        elif access is TableAccess.READ_AND_KEEP_METRICS:
+            self.table.grant_read_data(target.function)
+            target.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["dynamodb:PutItem"],
+                    resources=[self.table.table_arn],
+                    conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [METRICS_PARTITION]}},
+                )
+            )
         elif access is TableAccess.READ_AND_DELETE:
             self.table.grant_read_data(target.function)
             # Items live in the table, not in the indexes: DeleteItem on the table ARN only.

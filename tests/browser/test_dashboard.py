@@ -393,6 +393,11 @@ def test_an_admin_blocks_a_user_and_sees_it_in_the_audit_log(page, new_user):
     expect(page.get_by_label("Durations (seconds, comma-separated)")).to_have_value(re.compile(r"3600"))
     page.check("admin-quarantine-config")
 
+    # The fleet's metrics say how fresh their bot figures are (read at most once a minute).
+    page.go("/metrics")
+    expect(page.locator("main .lead")).to_contain_text("the whole fleet (admin)")
+    expect(page.locator("main .lead")).to_contain_text("read at most once a minute")
+
 
 def test_a_revoked_token_signs_the_page_out(page, new_user):
     user = new_user()

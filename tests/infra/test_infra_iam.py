@@ -45,12 +45,21 @@ def test_only_ws_broadcaster_admin_and_auth_manage_connections(light, function_n
         assert arn.endswith("/prod/*/@connections/*")
 
 
-def test_ops_only_reads_the_table(light):
-    # health (DescribeTable) and metrics (queries) read; ops can change nothing.
+def test_ops_reads_the_table_and_writes_only_the_kept_fleet_metrics(light):
+    # health (DescribeTable) and metrics (queries) read; the one write is PutItem in the METRICS partition.
+    from botfleet.adapters.dynamo.counters import METRICS_PARTITION
+    from botfleet_infra.data import METRICS_PARTITION as GRANTED
+
     (table_id,) = light.resources_of_type("AWS::DynamoDB::Table")
-    (statement,) = _statements_on(light, "ops", table_id)
-    assert {"dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query"} <= set(statement["Action"])
-    assert not TABLE_WRITE_ACTIONS & light.role_actions("ops")
+    statements = _statements_on(light, "ops", table_id)
+    actions = {action for statement in statements
+               for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])}
+    assert {"dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"} <= actions
+    (put,) = [s for s in statements if "PutItem" in str(s["Action"])]
+    assert put["Action"] == "dynamodb:PutItem"
+    assert put["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [GRANTED]}}
+    assert GRANTED == METRICS_PARTITION
+    assert not {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} & light.role_actions("ops")
 
 
 def test_broadcaster_reads_and_deletes_but_never_writes_items(light):
@@ -62,7 +71,7 @@ def test_broadcaster_reads_and_deletes_but_never_writes_items(light):
 def test_table_writers(light, function_name):
     writes = "dynamodb:PutItem" in light.role_actions(function_name)
     assert writes == (function_name in {"auth", "bots", "ws", "engine", "provision", "admin", "keys", "training",
-                                        "trainer", "quarantine", "quarantiner", "assistant"})
+                                        "trainer", "quarantine", "quarantiner", "assistant", "ops"})
 
 
 def test_jwt_secret_readers(light, function_name):

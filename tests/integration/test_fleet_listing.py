@@ -5,10 +5,12 @@ stored before that are listed by their own item until `migrate` moves them (docs
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal as D
 
 from botfleet import runtime
 from botfleet.adapters.dynamo.bots import FLEET_LISTING, bot_key, bot_to_item, listing_sk
 from botfleet.adapters.dynamo.schema import bot_pk
+from botfleet.domain.bots import bot_figures
 from botfleet.services.auth import Principal
 from tests.integration.conftest import load_handler
 from tests.support.dynamo_meter import DynamoMeter
@@ -67,6 +69,7 @@ def test_bots_stored_before_the_pointers_are_listed_and_then_moved_once(aws):
         table.put({"pk": bot_pk(bot_id), "sk": "META", "entity": "bot_pointer", "owner_id": bot.owner_id})
     before = [bot.id for bot in runtime.bots().whole_fleet()]
     assert sorted(before) == sorted(ids)
+    _figures_agree_with_the_bots()
 
     reply = load_handler("provision").handler({"action": "migrate"}, LambdaContext())
     assert reply == {"ok": True, "fleet_listing_moved": 2}
@@ -80,3 +83,23 @@ def test_bots_stored_before_the_pointers_are_listed_and_then_moved_once(aws):
 
 def _bot_item_key(bot_id: str) -> tuple[str, str]:
     return bot_key(runtime.bots().get_any(bot_id).owner_id, bot_id)
+
+
+def _figures_agree_with_the_bots() -> None:
+    """Fleet metrics read only a bot's status, pause reason and ledger totals: the same figures as the whole bots."""
+    figures = runtime.bots().fleet_figures()
+    expected = [bot_figures(bot) for bot in runtime.bots().whole_fleet()]
+    assert len(figures) == len(expected) and all(row in expected for row in figures)
+
+
+def test_fleet_figures_are_the_bots_own(aws):
+    ids = _fleet(3)
+    repository = runtime.bots()
+    bot = repository.get_any(ids[0])
+    repository.save(replace(bot, status="paused", pause_reason="max_drawdown", ledger=replace(
+        bot.ledger, fills=3, bought_quote=D("1000.5"), sold_quote=D("990.25"), fees_paid=D("2.5"),
+        realized_pnl=D("-12.75"))))
+    _figures_agree_with_the_bots()
+    (row,) = [row for row in repository.fleet_figures() if row["trades"]]
+    assert (row["status"], row["pause_reason"], row["volume"], row["realized_pnl"]) == (
+        "paused", "max_drawdown", D("1990.75"), D("-12.75"))

@@ -78,6 +78,8 @@ class BotRepository(Protocol):
     def list_all(self, limit: int, cursor: str | None) -> tuple[list[Bot], str | None]: ...
     def whole_fleet(self) -> list[Bot]:
         """Every bot of every owner, newest first (admin views and fleet-wide actions)."""
+    def fleet_figures(self) -> list[dict[str, Any]]:
+        """domain.bots.bot_figures of every bot of every owner (fleet metrics), read without the rest of the bots."""
     def save(self, bot: Bot) -> Bot: ...
     def save_with_injection(self, bot: Bot, injection: dict[str, Any]) -> Bot:
         """Atomically; AlreadyExists for a recorded injection id, WriteConflict when the bot changed."""

@@ -7,7 +7,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from botfleet.domain.bots import Bot, UnreadableBot, merge_trade_totals, trade_totals
+from botfleet.domain.bots import Bot, UnreadableBot, bot_figures, merge_trade_totals, trade_totals
 from botfleet.domain.exchanges import get_exchange
 from botfleet.domain.ledger import Ledger
 from botfleet.errors import AlreadyExists, WriteConflict
@@ -84,6 +84,9 @@ class FakeBotRepository:
 
     def all_of_owner(self, owner_id: str) -> list[Bot]:
         return [copied(bot) for bot in self._of_owner(owner_id)]
+
+    def fleet_figures(self) -> list[dict[str, Any]]:
+        return [bot_figures(bot) for bot in self.whole_fleet()]
 
     def unreadable_of_owner(self, owner_id: str) -> list[UnreadableBot]:
         return []  # the fake keeps Bot objects: nothing it holds is unreadable

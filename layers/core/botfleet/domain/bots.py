@@ -190,9 +190,21 @@ def trade_totals(bots: Iterable[Bot]) -> list[dict[str, Any]]:
 def bot_trade_totals(bot: Bot) -> dict[str, Any]:
     """One bot's trade totals, off its books: the row trade_totals adds up, and the figures of its `metrics` event."""
     ledger = bot.ledger
-    return {"exchange": bot.exchange, "quote_currency": ledger.quote, "trades": ledger.fills,
-            "volume": ledger.bought_quote + ledger.sold_quote, "fees": ledger.fees_paid,
-            "realized_pnl": ledger.realized_pnl}
+    return trade_totals_row(bot.exchange, ledger.quote, ledger.fills, ledger.bought_quote, ledger.sold_quote,
+                            ledger.fees_paid, ledger.realized_pnl)
+
+
+def trade_totals_row(exchange: str, quote: str, fills: int, bought_quote: Decimal, sold_quote: Decimal,
+                     fees_paid: Decimal, realized_pnl: Decimal) -> dict[str, Any]:
+    """A bot's trade totals from the ledger's figures (also read alone, without the rest of the bot: fleet
+    metrics)."""
+    return {"exchange": exchange, "quote_currency": quote, "trades": fills, "volume": bought_quote + sold_quote,
+            "fees": fees_paid, "realized_pnl": realized_pnl}
+
+
+def bot_figures(bot: Bot) -> dict[str, Any]:
+    """What metrics count of one bot: its status, its pause reason and its trade totals."""
+    return {"status": bot.status, "pause_reason": bot.pause_reason, **bot_trade_totals(bot)}
 
 
 def merge_trade_totals(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

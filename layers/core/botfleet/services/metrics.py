@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from botfleet.clock import Clock, iso, parse_iso
-from botfleet.domain.bots import Bot, merge_trade_totals, trade_totals
+from botfleet.domain.bots import bot_figures, merge_trade_totals
 from botfleet.ports import Counters
 from botfleet.services.auth import Principal
 
@@ -39,7 +39,8 @@ class MetricsService:
     def snapshot(self, caller: Principal) -> dict[str, Any]:
         fleet = caller.is_admin
         books = self._fleet_books() if fleet else _books_of(
-            self.bots.all_of_owner(caller.user_id), self.bots.retired_totals(caller.user_id), self.clock.now())
+            [bot_figures(bot) for bot in self.bots.all_of_owner(caller.user_id)],
+            self.bots.retired_totals(caller.user_id), self.clock.now())
         counters = self.counters.fleet() if fleet else self.counters.of_user(caller.user_id)
         return {
             "scope": "fleet" if fleet else "user",
@@ -58,18 +59,18 @@ class MetricsService:
             age = now - parse_iso(kept["bots_as_of"])
             if timedelta(0) <= age <= self.fleet_max_age:
                 return kept
-        books = _books_of(self.bots.whole_fleet(), self.counters.all_retired_totals(), now)
+        books = _books_of(self.bots.fleet_figures(), self.counters.all_retired_totals(), now)
         # False when another request kept a later read meanwhile: this one is still a correct answer.
         self.counters.keep_fleet_snapshot(books)
         return books
 
 
-def _books_of(bots: list[Bot], retired: list[dict[str, Any]], now) -> dict[str, Any]:
+def _books_of(figures: list[dict[str, Any]], retired: list[dict[str, Any]], now) -> dict[str, Any]:
     """Bots by status, paused bots by reason, trade totals per exchange and quote (the bots' books plus what their
-    deleted bots traded), as read at `now`."""
-    totals = merge_trade_totals([*trade_totals(bots), *retired])
-    statuses = Counter(bot.status for bot in bots)
-    risk_pauses = Counter(bot.pause_reason for bot in bots if bot.status == "paused" and bot.pause_reason)
+    deleted bots traded), as read at `now`, from each bot's domain.bots.bot_figures."""
+    totals = merge_trade_totals([*figures, *retired])
+    statuses = Counter(bot["status"] for bot in figures)
+    risk_pauses = Counter(bot["pause_reason"] for bot in figures if bot["status"] == "paused" and bot["pause_reason"])
     return {
         "bots_by_status": {status: statuses.get(status, 0) for status in STATUSES},
         "paused_by_reason": dict(risk_pauses),

@@ -1,7 +1,8 @@
 """What the tick counts as it goes (written in its transactions, adapters/dynamo/bots.py), read for metrics:
 `FLEET` / `COUNTERS` (ticks, errors), `USER#<id>` / `COUNTERS` (a user's errors), and every user's retired trade
 totals (what deleted bots traded; the running ones' are in their books) through gsi2 `RETIRED_TOTALS`. Also the
-fleet's bot-derived metrics as last read (`FLEET` / `METRICS`), kept so a scrape does not read every bot."""
+fleet's bot-derived metrics as last read (`METRICS` / `FLEET`), kept so a scrape does not read every bot: a
+partition of its own, the only one the ops function may write (infra/botfleet_infra/data.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 
 from botfleet.adapters.dynamo.schema import user_pk
 from botfleet.adapters.dynamo.table import ConditionFailed, Table
+
+METRICS_PARTITION = "METRICS"
 
 
 class DynamoCounters:
@@ -22,7 +25,7 @@ class DynamoCounters:
         return self.table.get(user_pk(user_id), "COUNTERS") or {}
 
     def fleet_snapshot(self) -> dict[str, Any] | None:
-        item = self.table.get("FLEET", "METRICS")
+        item = self.table.get(METRICS_PARTITION, "FLEET")
         if item is None:
             return None
         # DynamoDB numbers come back as Decimal: counts are ints again, money stays Decimal.
@@ -36,7 +39,7 @@ class DynamoCounters:
     def keep_fleet_snapshot(self, snapshot: dict[str, Any]) -> bool:
         # ISO-8601 UTC with a Z (clock.iso) orders as text: an older read never replaces a newer one.
         try:
-            self.table.put({"pk": "FLEET", "sk": "METRICS", "entity": "fleet_metrics", **snapshot},
+            self.table.put({"pk": METRICS_PARTITION, "sk": "FLEET", "entity": "fleet_metrics", **snapshot},
                            condition="attribute_not_exists(pk) OR bots_as_of < :as_of",
                            values={":as_of": snapshot["bots_as_of"]})
         except ConditionFailed:
