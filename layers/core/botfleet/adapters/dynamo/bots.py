@@ -33,8 +33,9 @@ FLEET_LISTING = "BOTS"
 #: What fleet metrics read of each bot (`fleet_figures`): its status, pause reason and the ledger's totals, about a
 #: fifth of the bytes of the whole item to parse (the same read units). Also what a fleet-listing entry needs to be
 #: followed: a pointer's owner, a not-yet-moved bot's own figures.
+LEDGER_TOTALS = ("bought_quote", "sold_quote", "fees_paid", "realized_pnl")
 FIGURES = ("id", "entity", "owner_id", "status", "pause_reason", "exchange", "ledger.quote", "ledger.fills",
-           "ledger.bought_quote", "ledger.sold_quote", "ledger.fees_paid", "ledger.realized_pnl")
+           *(f"ledger.{name}" for name in LEDGER_TOTALS))
 
 
 def retired_totals_sk(exchange: str, quote: str) -> str:
@@ -173,11 +174,13 @@ class DynamoBotRepository:
             bot_id = str(item.get("id") or str(item.get("sk", "")).removeprefix("BOT#"))
             try:
                 ledger = item["ledger"]
+                # Absent figures are zero, as Ledger.from_item reads books stored before they existed.
+                total = {name: Decimal(ledger.get(name, 0)) for name in LEDGER_TOTALS}
                 figures.setdefault(bot_id, {
                     "status": str(item["status"]), "pause_reason": item.get("pause_reason"),
                     **trade_totals_row(str(item["exchange"]), str(ledger["quote"]), int(ledger.get("fills", 0)),
-                                       Decimal(ledger["bought_quote"]), Decimal(ledger["sold_quote"]),
-                                       Decimal(ledger["fees_paid"]), Decimal(ledger["realized_pnl"]))})
+                                       total["bought_quote"], total["sold_quote"], total["fees_paid"],
+                                       total["realized_pnl"])})
             except Exception as exc:  # any defect of one stored item: that bot is left out, never the fleet
                 log.error("bot cannot be read", extra={"bot_id": bot_id, "owner_id": item.get("owner_id"),
                                                        "error": f"{type(exc).__name__}: {exc}"[:300]})
