@@ -73,8 +73,8 @@ class BotRepository(Protocol):
     def all_of_owner(self, owner_id: str) -> list[Bot]:
         """The owner's bots. Listings (this, list_for_owner, list_all, whole_fleet) leave out, and log, a bot whose
         stored state cannot be read: one corrupt item fails no listing."""
-    def unreadable_of_owner(self, owner_id: str) -> list[UnreadableBot]:
-        """The owner's bots whose stored state cannot be read (what removing the account must still delete)."""
+    def everything_of_owner(self, owner_id: str) -> list[Bot | UnreadableBot]:
+        """The owner's bots, those whose stored state cannot be read included (what removing the account deletes)."""
     def list_all(self, limit: int, cursor: str | None) -> tuple[list[Bot], str | None]: ...
     def whole_fleet(self) -> list[Bot]:
         """Every bot of every owner, newest first (admin views and fleet-wide actions)."""

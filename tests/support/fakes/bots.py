@@ -88,8 +88,8 @@ class FakeBotRepository:
     def fleet_figures(self) -> list[dict[str, Any]]:
         return [bot_figures(bot) for bot in self.whole_fleet()]
 
-    def unreadable_of_owner(self, owner_id: str) -> list[UnreadableBot]:
-        return []  # the fake keeps Bot objects: nothing it holds is unreadable
+    def everything_of_owner(self, owner_id: str) -> list[Bot | UnreadableBot]:
+        return self.all_of_owner(owner_id)  # the fake keeps Bot objects: nothing it holds is unreadable
 
     def list_for_owner(self, owner_id: str, limit: int, cursor: str | None) -> tuple[list[Bot], str | None]:
         return paged(self._of_owner(owner_id), limit, cursor, f"bots-of:{owner_id}")

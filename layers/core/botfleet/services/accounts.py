@@ -9,6 +9,7 @@ from contextlib import suppress
 from typing import Any
 
 from botfleet.clock import Clock, iso
+from botfleet.domain.bots import Bot, UnreadableBot
 from botfleet.errors import AdminGone, Conflict, Unauthorized, WriteConflict
 from botfleet.ports import BotRepository, UserAccounts
 from botfleet.services.auth import AuthService, Principal
@@ -48,10 +49,11 @@ class AccountRemoval:
         not (WriteConflict when the user is gone already), and nothing was changed."""
         user_id = user["id"]
         self.users.update_fields(user_id, {"blocked": True}, revoke_tokens=True, while_admin=while_admin)
-        bots = self.bots.all_of_owner(user_id)
-        unreadable = self.bots.unreadable_of_owner(user_id)
+        everything = self.bots.everything_of_owner(user_id)
+        bots = [bot for bot in everything if isinstance(bot, Bot)]
+        unreadable = [bot for bot in everything if isinstance(bot, UnreadableBot)]
         # Read before the partition goes: the bots deleted earlier are found through what it records about them.
-        deleted_earlier = self.bots.ids_with_history(user_id) - {bot.id for bot in [*bots, *unreadable]}
+        deleted_earlier = self.bots.ids_with_history(user_id) - {bot.id for bot in everything}
         for bot in bots:
             if bot.status != "stopped":
                 # A tick that wrote the bot meanwhile doesn't matter: the bot is deleted next, and a later tick's

@@ -99,9 +99,17 @@ def load_bot(item: dict[str, Any]) -> Bot | UnreadableBot:
     try:
         return item_to_bot(item)
     except Exception as exc:  # any defect of one stored item: reported per bot, never raised for the shard
-        owner = str(item.get("owner_id") or str(item.get("pk", "")).removeprefix("USER#"))
-        bot_id = str(item.get("id") or str(item.get("sk", "")).removeprefix("BOT#"))
-        return UnreadableBot(owner, bot_id, f"{type(exc).__name__}: {exc}"[:300])
+        return _unreadable(item, exc)
+
+
+def _unreadable(item: dict[str, Any], exc: Exception) -> UnreadableBot:
+    owner = str(item.get("owner_id") or str(item.get("pk", "")).removeprefix("USER#"))
+    bot_id = str(item.get("id") or str(item.get("sk", "")).removeprefix("BOT#"))
+    return UnreadableBot(owner, bot_id, f"{type(exc).__name__}: {exc}"[:300])
+
+
+def _log_unreadable(bot: UnreadableBot) -> None:
+    log.error("bot cannot be read", extra={"bot_id": bot.id, "owner_id": bot.owner_id, "error": bot.error})
 
 
 def readable_bots(items: Iterable[dict[str, Any]]) -> list[Bot]:
@@ -110,21 +118,19 @@ def readable_bots(items: Iterable[dict[str, Any]]) -> list[Bot]:
     (`engine_error`); reading it alone is a 409 `bot_unreadable`; its owner can delete it, and so does removing the
     account."""
     bots = []
-    for item in items:
-        bot = load_bot(item)
+    for bot in map(load_bot, items):
         if isinstance(bot, UnreadableBot):
-            log.error("bot cannot be read", extra={"bot_id": bot.id, "owner_id": bot.owner_id, "error": bot.error})
-            continue
-        bots.append(bot)
+            _log_unreadable(bot)
+        else:
+            bots.append(bot)
     return bots
 
 
 def readable_bot(item: dict[str, Any]) -> Bot:
-    bot = load_bot(item)
-    if isinstance(bot, UnreadableBot):
-        log.error("bot cannot be read", extra={"bot_id": bot.id, "owner_id": bot.owner_id, "error": bot.error})
+    readable = readable_bots([item])
+    if not readable:
         raise Conflict("the bot's stored state cannot be read; it can only be deleted", code="bot_unreadable")
-    return bot
+    return readable[0]
 
 
 class DynamoBotRepository:
@@ -163,14 +169,8 @@ class DynamoBotRepository:
         """Per bot of the fleet: what metrics count (domain.bots.bot_figures), read with only those attributes. A bot
         whose figures cannot be read is left out and logged, as by every listing."""
         listed = self.table.query_all("gsi2pk = :all", {":all": FLEET_LISTING}, index="gsi2", attributes=FIGURES)
-        entries = [bot_key(item["owner_id"], item["pk"].removeprefix("BOT#"))
-                   if item.get("entity") == "bot_pointer" else item for item in listed]
-        found = self.table.get_many((entry for entry in entries if isinstance(entry, tuple)), attributes=FIGURES)
         figures: dict[str, dict[str, Any]] = {}
-        for entry in entries:
-            item = found.get(entry) if isinstance(entry, tuple) else entry
-            if item is None:
-                continue
+        for item in self._listed_items(listed, attributes=FIGURES):
             bot_id = str(item.get("id") or str(item.get("sk", "")).removeprefix("BOT#"))
             try:
                 ledger = item["ledger"]
@@ -182,23 +182,28 @@ class DynamoBotRepository:
                                        total["bought_quote"], total["sold_quote"], total["fees_paid"],
                                        total["realized_pnl"])})
             except Exception as exc:  # any defect of one stored item: that bot is left out, never the fleet
-                log.error("bot cannot be read", extra={"bot_id": bot_id, "owner_id": item.get("owner_id"),
-                                                       "error": f"{type(exc).__name__}: {exc}"[:300]})
+                _log_unreadable(_unreadable(item, exc))
         return list(figures.values())
 
     def _listed_bots(self, listed: list[dict[str, Any]]) -> list[Bot]:
-        """The bots of fleet-listing entries, in their order: pointers read through (BatchGetItem), a bot not yet
-        moved to its pointer taken as it is, each bot once (while moving, a bot may be listed both ways), a bot
-        deleted since the listing was read left out."""
+        """The bots of fleet-listing entries, in their order, each once (while moving, a bot may be listed both
+        ways)."""
+        bots: dict[str, Bot] = {}
+        for bot in readable_bots(self._listed_items(listed)):
+            bots.setdefault(bot.id, bot)
+        return list(bots.values())
+
+    def _listed_items(self, listed: list[dict[str, Any]], *,
+                      attributes: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        """The bot items of fleet-listing entries, in their order: pointers read through (BatchGetItem, with only
+        `attributes` if given), a bot not yet moved to its pointer taken as it is, a bot deleted since the listing
+        was read left out."""
         # Each entry: the key of the bot a pointer points to, or a not-yet-moved bot item itself.
         entries = [bot_key(item["owner_id"], item["pk"].removeprefix("BOT#"))
                    if item.get("entity") == "bot_pointer" else item for item in listed]
-        found = self.table.get_many(entry for entry in entries if isinstance(entry, tuple))
+        found = self.table.get_many((entry for entry in entries if isinstance(entry, tuple)), attributes=attributes)
         items = (found.get(entry) if isinstance(entry, tuple) else entry for entry in entries)
-        bots: dict[str, Bot] = {}
-        for bot in readable_bots(item for item in items if item is not None):
-            bots.setdefault(bot.id, bot)
-        return list(bots.values())
+        return [item for item in items if item is not None]
 
     def move_fleet_listing_to_pointers(self) -> int:
         """Move bots created before the listing was of pointers (their own item in gsi2 `BOTS`) onto their pointers,
@@ -228,8 +233,8 @@ class DynamoBotRepository:
     def all_of_owner(self, owner_id: str) -> list[Bot]:
         return readable_bots(self._items_of_owner(owner_id))
 
-    def unreadable_of_owner(self, owner_id: str) -> list[UnreadableBot]:
-        return [bot for bot in map(load_bot, self._items_of_owner(owner_id)) if isinstance(bot, UnreadableBot)]
+    def everything_of_owner(self, owner_id: str) -> list[Bot | UnreadableBot]:
+        return [load_bot(item) for item in self._items_of_owner(owner_id)]
 
     def _items_of_owner(self, owner_id: str) -> list[dict[str, Any]]:
         return self.table.query_all("pk = :pk AND begins_with(sk, :bot)", {":pk": user_pk(owner_id), ":bot": "BOT#"})
@@ -448,8 +453,7 @@ class DynamoBotRepository:
     def summaries(self, owner_id: str) -> list[dict[str, Any]]:
         """The owner's trade totals per exchange and quote currency: their bots' books plus what their deleted bots
         left (retired totals)."""
-        bots = [bot for bot in map(load_bot, self._items_of_owner(owner_id)) if isinstance(bot, Bot)]
-        return merge_trade_totals([*trade_totals(bots), *self.retired_totals(owner_id)])
+        return merge_trade_totals([*trade_totals(self.all_of_owner(owner_id)), *self.retired_totals(owner_id)])
 
     def retired_totals(self, owner_id: str) -> list[dict[str, Any]]:
         return self.table.query_all("pk = :pk AND begins_with(sk, :retired)",
